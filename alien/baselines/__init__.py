@@ -1,0 +1,56 @@
+"""Uncertainty baselines ALIEN is compared with, behind one interface.
+
+>>> sorted(BASELINES)[:2]
+['entropy', 'linear_probe']
+"""
+
+from __future__ import annotations
+
+from alien.baselines.base import UncertaintyBaseline
+from alien.baselines.entropy import PredictiveEntropy
+from alien.baselines.linear_probe import LinearProbe
+from alien.baselines.mahalanobis import Mahalanobis, RelativeMahalanobis
+from alien.baselines.softmax_response import SoftmaxResponse
+from alien.baselines.temperature_scaling import TemperatureScaling
+
+# Keys are the names used in params.yaml (evaluate.baselines).
+BASELINES: dict[str, type[UncertaintyBaseline]] = {
+    cls.name: cls
+    for cls in (
+        SoftmaxResponse,
+        PredictiveEntropy,
+        TemperatureScaling,
+        Mahalanobis,
+        RelativeMahalanobis,
+        LinearProbe,
+    )
+}
+
+
+def make_baseline(name: str) -> UncertaintyBaseline:
+    """A new, unfitted baseline with default options.
+
+    Raises:
+        ValueError: unknown name; the message lists the choices.
+
+    >>> make_baseline("softmax_response").is_probability
+    True
+    """
+    try:
+        cls = BASELINES[name]
+    except KeyError:
+        raise ValueError(f"unknown baseline {name!r}; choose one of {sorted(BASELINES)}") from None
+    return cls()
+
+
+__all__ = [
+    "BASELINES",
+    "LinearProbe",
+    "Mahalanobis",
+    "PredictiveEntropy",
+    "RelativeMahalanobis",
+    "SoftmaxResponse",
+    "TemperatureScaling",
+    "UncertaintyBaseline",
+    "make_baseline",
+]
