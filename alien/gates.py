@@ -8,9 +8,9 @@ Gates (thresholds from :class:`~alien.config.GatesConfig`):
 
 * ``auroc_vs_entropy``: ALIEN's error-detection ROC-AUC beats the backbone's
   own normalised entropy by more than ``min_auroc_gain`` and the paired
-  bootstrap confidence interval of the difference lies above zero.
+  bootstrap confidence interval of the difference lies above ``ci_lower_bound`` (0).
 * ``calibration``: ALIEN's ECE is at most ``max_ece`` and not worse than the
-  entropy baseline's.
+  entropy baseline's (plus ``ece_vs_entropy_tolerance``, 0 by default).
 * ``champion``: on the same current test split, ALIEN's ROC-AUC is at most
   ``champion_auroc_tolerance`` below the champion's, and its ECE at most
   ``champion_ece_tolerance`` above.
@@ -113,17 +113,18 @@ def evaluate_gates(
     delta, low, high = (_require(auroc_ci, k, "auroc_ci") for k in ("delta", "low", "high"))
     level = round(100 * config.confidence_level)
 
-    gain_ok = delta > config.min_auroc_gain and low > 0.0
+    gain_ok = delta > config.min_auroc_gain and low > config.ci_lower_bound
     gates = [
         GateResult(
             "auroc_vs_entropy",
             "pass" if gain_ok else "fail",
             f"ROC-AUC {a_auc:.4f} vs entropy {e_auc:.4f}: Δ={delta:+.4f} "
-            f"({level}% CI [{low:+.4f}, {high:+.4f}]); need Δ > {config.min_auroc_gain:+.4f} and CI low > 0",
+            f"({level}% CI [{low:+.4f}, {high:+.4f}]); need Δ > {config.min_auroc_gain:+.4f} "
+            f"and CI low > {config.ci_lower_bound:+.4f}",
             {"alien": a_auc, "entropy": e_auc, "delta": delta, "ci_low": low, "ci_high": high},
         )
     ]
-    ece_ok = a_ece <= config.max_ece and a_ece <= e_ece
+    ece_ok = a_ece <= config.max_ece and a_ece <= e_ece + config.ece_vs_entropy_tolerance
     gates.append(
         GateResult(
             "calibration",

@@ -53,7 +53,7 @@ def params_from_mapping(raw: Mapping[str, Any]) -> Params:
     unknown = sorted(set(raw) - set(_TYPES))
     if unknown:
         raise ConfigError(f"unknown params section(s) {unknown}; allowed: {sorted(_TYPES)}")
-    sections = {name: from_mapping(cls, raw.get(name), section=name) for name, cls in _TYPES.items()}
+    sections: dict[str, Any] = {name: from_mapping(cls, raw.get(name), section=name) for name, cls in _TYPES.items()}
     return Params(**sections)
 
 

@@ -23,7 +23,7 @@ class PathsConfig:
     prepared: str = "data/prepared"
     backbone: str = "models/backbone"
     features: str = "artifacts/features"
-    head: str = "models/alien"
+    grid: str = "reports/grid.json"
     deployable: str = "models/deployable"
     metrics: str = "reports/metrics.json"
     plots: str = "reports/plots"
@@ -136,7 +136,6 @@ BASELINE_NAMES = (
 class EvaluateConfig:
     n_bins: int = 15
     baselines: tuple[str, ...] = BASELINE_NAMES
-    bootstrap_samples: int = 1000
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -144,26 +143,33 @@ class EvaluateConfig:
         unknown = sorted(set(self.baselines) - set(BASELINE_NAMES))
         check(not unknown, f"evaluate.baselines has unknown name(s) {unknown}; allowed: {list(BASELINE_NAMES)}")
         check("entropy" in self.baselines, "evaluate.baselines must include 'entropy' (the gates compare with it)")
-        check(self.bootstrap_samples >= 100,
-              f"evaluate.bootstrap_samples must be >= 100, got {self.bootstrap_samples}")
 
 
 @dataclass(frozen=True)
 class GatesConfig:
     min_auroc_gain: float = 0.0
     confidence_level: float = 0.95
+    ci_lower_bound: float = 0.0
     max_ece: float = 0.10
+    ece_vs_entropy_tolerance: float = 0.0
     champion_auroc_tolerance: float = 0.005
     champion_ece_tolerance: float = 0.005
     max_accuracy_drop: float = 0.02
+    bootstrap_samples: int = 1000
+    seed: int = 42
 
     def __post_init__(self) -> None:
+        check(self.bootstrap_samples >= 100,
+              f"gates.bootstrap_samples must be >= 100, got {self.bootstrap_samples}")
         check(0.5 <= self.confidence_level < 1,
               f"gates.confidence_level must lie in [0.5, 1), got {self.confidence_level}")
         check(0 < self.max_ece <= 1, f"gates.max_ece must lie in (0, 1], got {self.max_ece}")
         for name in ("champion_auroc_tolerance", "champion_ece_tolerance", "max_accuracy_drop"):
             value = getattr(self, name)
             check(0 <= value <= 1, f"gates.{name} must lie in [0, 1], got {value}")
+        check(-1 <= self.ci_lower_bound < 1, f"gates.ci_lower_bound must lie in [-1, 1), got {self.ci_lower_bound}")
+        check(0 <= self.ece_vs_entropy_tolerance <= 1,
+              f"gates.ece_vs_entropy_tolerance must lie in [0, 1], got {self.ece_vs_entropy_tolerance}")
         check(-1 < self.min_auroc_gain < 1, f"gates.min_auroc_gain must lie in (-1, 1), got {self.min_auroc_gain}")
 
 
