@@ -1,0 +1,50 @@
+# Every target runs inside the project venv (.venv), created on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
+export MLFLOW_DISABLE_TELEMETRY := true
+export DVC_NO_ANALYTICS := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help install run repro test test-slow lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0 -c constraints.txt
+	$(BIN)/pip install -q -c constraints.txt -e ".[pipeline,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install alien with the pipeline and dev extras (pinned)
+
+run: install  ## run the retrain flow once on the default data and model (Prefect)
+	$(BIN)/alien run
+
+repro: install  ## run the same pipeline with DVC
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro
+
+test: install  ## the default test suite (fast, tiny models)
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+test-slow: install  ## tests that need real pretrained assets (minutes)
+	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider
+
+lint: install  ## ruff + mypy
+	$(BIN)/ruff check alien tasks flows tests benchmarks
+	$(BIN)/ruff format --check alien tasks flows tests benchmarks
+	$(BIN)/mypy
+
+bench: install  ## print the performance targets (inference overhead, grid time)
+	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_grid.py
+
+clean:  ## remove pipeline outputs (keeps the venv and the registry)
+	rm -rf data/raw data/prepared models artifacts reports

@@ -1,0 +1,101 @@
+"""Stage ``align``: fit the ALIEN head on cached features and save the deployable model.
+
+The head is a copy of the fine-tuned classifier's head (so it starts at the
+backbone's own entropy), trained on ``align.train_split`` (a held-out alignment
+split by default, or the backbone's own train split for the paper's protocol),
+selected on validation only. Writes ``paths.deployable`` (backbone + classifier
++ ALIEN head, loadable by :class:`~alien.model.AlienClassifier`) and
+``paths.grid`` (every grid configuration's validation ROC-AUC and the winner).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from alien.backbone import load_finetuned
+from alien.config import AlignConfig, BackboneConfig, DataConfig, PathsConfig
+from alien.data.io import read_labels, write_json
+from alien.head_builder import build_alien_head
+from alien.model import AlienClassifier
+from alien.stages.features import feature_path, load_split_features
+from alien.training import fit_alien
+
+
+@dataclass(frozen=True)
+class AlignResult:
+    train_split: str
+    train_rows: int
+    train_errors: int
+    validation_rows: int
+    validation_errors: int
+    initial_val_auroc: float
+    best_val_auroc: float
+    best: dict[str, Any]
+    head_parameters: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: PathsConfig) -> AlignResult:
+    """Fit the head by grid search and save the deployable model.
+
+    Raises:
+        ValueError: the configured training split has no cached features.
+    """
+    start = time.perf_counter()
+    if not feature_path(paths, align.train_split).is_file():
+        hint = (
+            (
+                " (data.alignment_fraction is 0, so there is no alignment split: set it > 0 "
+                "or align.train_split: train)"
+            )
+            if align.train_split == "alignment"
+            else ""
+        )
+        raise ValueError(f"align.train_split={align.train_split!r} has no cached features{hint}")
+    train = load_split_features(paths, align.train_split)
+    validation = load_split_features(paths, "validation")
+
+    model, tokenizer = load_finetuned(paths.backbone, task=data.task)
+    head = build_alien_head(model, kind=align.uncertainty)
+    result = fit_alien(head, train, validation, config=align, progress=True)
+
+    classifier = AlienClassifier(
+        model,
+        tokenizer,
+        result.head,
+        label_names=read_labels(paths.prepared),
+        max_length=backbone.max_length,
+        task=data.task,
+    )
+    classifier.save(paths.deployable)
+    grid = result.to_dict()
+    grid["train_split"] = align.train_split
+    write_json(Path(paths.grid), grid)
+    return AlignResult(
+        train_split=align.train_split,
+        train_rows=len(train),
+        train_errors=int(train.errors.sum()),
+        validation_rows=len(validation),
+        validation_errors=int(validation.errors.sum()),
+        initial_val_auroc=float(result.initial_val_auroc),
+        best_val_auroc=float(result.best.val_auroc),
+        best=asdict(result.best),
+        head_parameters=result.head.num_parameters(),
+        seconds=round(time.perf_counter() - start, 2),
+    )
+
+
+def main() -> None:
+    from alien.stages._cli import run_stage
+
+    run_stage(lambda p: run(p.align, p.backbone, p.data, p.paths))
+
+
+if __name__ == "__main__":
+    main()

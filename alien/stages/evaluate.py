@@ -1,0 +1,123 @@
+"""Stage ``evaluate``: ALIEN against every baseline on the test split.
+
+All methods score the same cached test features. Writes ``paths.metrics``
+(``{"methods": {name: metrics}, "task": {...}, "rows": {...}}``, a DVC metrics
+file) and ``paths.plots`` (reliability diagram and risk–coverage curve as JSON
+for ``dvc plots`` plus PNGs for reviewers).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from alien.baselines import make_baseline
+from alien.config import EvaluateConfig, PathsConfig
+from alien.data.io import atomic_directory, write_json
+from alien.feature_set import FeatureSet
+from alien.metrics.collection import task_metrics, uncertainty_metrics
+from alien.metrics.curves import reliability_diagram, risk_coverage_curve
+from alien.model import AlienClassifier
+from alien.reporting.plots import plot_reliability_diagrams, plot_risk_coverage
+from alien.stages.features import load_split_features
+
+ALIEN = "alien"
+
+
+@dataclass(frozen=True)
+class EvaluateResult:
+    methods: dict[str, dict[str, float]]
+    task: dict[str, float]
+    test_rows: int
+    test_errors: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def alien_scores(deployable: str | Path, fs: FeatureSet) -> np.ndarray:
+    """ALIEN uncertainty of cached features, from the saved deployable model's head."""
+    head = AlienClassifier.load(deployable).head.eval()
+    with torch.inference_mode():
+        return head(fs.features).numpy().astype(np.float64)
+
+
+def score_all(
+    config: EvaluateConfig, paths: PathsConfig, test: FeatureSet
+) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
+    """Uncertainty of every method on ``test`` and whether each is a probability of error."""
+    train = load_split_features(paths, "train")
+    validation = load_split_features(paths, "validation")
+    scores = {ALIEN: alien_scores(paths.deployable, test)}
+    is_probability = {ALIEN: True}
+    for name in config.baselines:
+        baseline = make_baseline(name).fit(train, validation)
+        scores[name] = np.asarray(baseline.score(test), dtype=np.float64)
+        is_probability[name] = baseline.is_probability
+    return scores, is_probability
+
+
+def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
+    """Score ALIEN and the baselines on test; write metrics and plots.
+
+    Raises:
+        ValueError: the test split has no errors or only errors (ROC-AUC undefined).
+    """
+    start = time.perf_counter()
+    test = load_split_features(paths, "test")
+    errors = test.errors.numpy()
+    scores, is_probability = score_all(evaluate, paths, test)
+    methods = {
+        name: uncertainty_metrics(u, errors, n_bins=evaluate.n_bins, is_probability=is_probability[name])
+        for name, u in scores.items()
+    }
+    task = task_metrics(test.logits.numpy(), test.labels.numpy(), from_logits=True)
+
+    correct = 1 - errors
+    reliability = {
+        name: reliability_diagram(1.0 - u, correct, n_bins=evaluate.n_bins)
+        for name, u in scores.items()
+        if is_probability[name]
+    }
+    risk_coverage = {name: risk_coverage_curve(u, errors, max_points=200) for name, u in scores.items()}
+    with atomic_directory(paths.plots) as tmp:
+        write_json(tmp / "reliability.json", _rows(reliability, ("confidence", "accuracy", "count")))
+        write_json(tmp / "risk_coverage.json", _rows(risk_coverage, ("coverage", "risk")))
+        plot_reliability_diagrams(reliability, tmp / "reliability.png")
+        plot_risk_coverage(risk_coverage, tmp / "risk_coverage.png")
+    write_json(
+        paths.metrics,
+        {"methods": methods, "task": task, "rows": {"test": len(test), "test_errors": int(errors.sum())}},
+    )
+    return EvaluateResult(
+        methods=methods,
+        task=task,
+        test_rows=len(test),
+        test_errors=int(errors.sum()),
+        seconds=round(time.perf_counter() - start, 2),
+    )
+
+
+def _rows(curves: dict[str, dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Long format (one row per point, with its method) that ``dvc plots`` reads."""
+    rows = []
+    for method, curve in curves.items():
+        for values in zip(*(curve[k] for k in keys), strict=True):
+            rows.append({"method": method, **dict(zip(keys, values, strict=True))})
+    return rows
+
+
+def main() -> None:
+    from alien.stages._cli import run_stage
+
+    run_stage(lambda p: run(p.evaluate, p.paths))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Prefect flows (the nightly retraining job), its deployment, and the ``alien`` CLI."""
