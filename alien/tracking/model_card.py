@@ -1,0 +1,163 @@
+"""The model card: the markdown a reviewer reads to accept or reject a registered version.
+
+It becomes the registered version's description and a ``model_card.md``
+artifact of the run. Pure string formatting: no MLflow here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+ALIEN = "alien"
+# (column title, key in a method's metrics, lower is better); the best method is bold
+METRIC_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("ROC-AUC ↑", "roc_auc", False),
+    ("PR-AUC ↑", "pr_auc", False),
+    ("PRR ↑", "prr", False),
+    ("AURC ↓", "aurc", True),
+    ("ECE ↓", "ece", True),
+    ("Brier ↓", "brier", True),
+    ("accuracy ↑", "accuracy", False),
+)
+KEY_PARAMS: tuple[str, ...] = (
+    "data.source", "data.task", "data.max_rows", "backbone.name", "backbone.max_length", "finetune.method",
+    "finetune.epochs", "finetune.learning_rate", "align.uncertainty", "align.train_split",
+    "align.learning_rates", "align.alphas", "align.betas", "gates.min_auroc_gain", "gates.max_ece",
+    "gates.champion_auroc_tolerance", "gates.champion_ece_tolerance", "gates.max_accuracy_drop",
+)  # fmt: skip
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else str(value)
+    if isinstance(value, int | float):
+        return "nan" if isinstance(value, float) and math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def _cell(text: Any) -> str:
+    """Markdown table cells cannot hold pipes or newlines."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _values(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={_number(v)}" for k, v in values.items()) or "—"
+
+
+def _flatten(params: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def _gate_table(gate_report: Mapping[str, Any]) -> list[str]:
+    lines = ["| gate | status | numbers | detail |", "|---|---|---|---|"]
+    for gate in gate_report.get("gates", []):
+        status = str(gate.get("status", "pass" if gate.get("passed") else "fail"))
+        mark = {"pass": "✅ pass", "fail": "❌ fail"}.get(status, f"➖ {status}")
+        lines.append(
+            f"| {_cell(gate.get('name', '?'))} | {mark} | {_cell(_values(gate.get('values') or {}))} "
+            f"| {_cell(gate.get('detail', ''))} |"
+        )
+    return lines
+
+
+def _metrics_table(metrics: Mapping[str, Any], champion: Mapping[str, Any] | None) -> list[str]:
+    methods: Mapping[str, Mapping[str, Any]] = metrics.get("methods", {})
+    task: Mapping[str, Any] = metrics.get("task", {})
+    header = "| method | " + " | ".join(title for title, _, _ in METRIC_COLUMNS) + " |"
+    lines = [header, "|---|" + "---|" * len(METRIC_COLUMNS)]
+    # accuracy belongs to the classifier, which every uncertainty method shares
+    order = sorted(methods, key=lambda name: (name != ALIEN, name))
+    rows = {name: {**task, **methods[name]} for name in order}
+    best = {}  # the best method per column is bold
+    for _, key, lower in METRIC_COLUMNS:
+        values = [r[key] for r in rows.values() if isinstance(r.get(key), int | float)]
+        values = [v for v in values if not math.isnan(v)]
+        if values and key != "accuracy":
+            best[key] = min(values) if lower else max(values)
+    for name, row in rows.items():
+        label = f"**{name.upper()}** (this version)" if name == ALIEN else name
+        cells = [
+            f"**{_number(row.get(k))}**" if k in best and row.get(k) == best[k] else _number(row.get(k))
+            for _, k, _ in METRIC_COLUMNS
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if champion:
+        row = dict(champion.get("metrics") or champion)
+        label = f"champion v{_cell(champion.get('version', '?'))} (ALIEN, same test split)"
+        lines.append(f"| {label} | " + " | ".join(_number(row.get(k)) for _, k, _ in METRIC_COLUMNS) + " |")
+    return lines
+
+
+def render_model_card(
+    gate_report: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    *,
+    data_version: Mapping[str, Any] | str,
+    params: Mapping[str, Any],
+    champion: Mapping[str, Any] | None,
+    plot_uris: Mapping[str, str],
+    title: str = "ALIEN classifier",
+) -> str:
+    """Markdown a reviewer can decide from.
+
+    Args:
+        gate_report: ``gate_report.json`` (``passed``, ``gates`` with ``name``,
+            ``status``, ``detail``, ``values``).
+        metrics: ``metrics.json`` (``methods: {name: {roc_auc, ...}}``, ``task: {accuracy, ...}``).
+        data_version: ``{"md5", "source", "path"}`` of the raw data, or a string.
+        params: ``params.yaml`` as a (nested or flattened) mapping.
+        champion: the champion compared against (``version`` plus its metrics,
+            flat or under ``metrics``), or ``None`` for the first model.
+        plot_uris: plot name → URI (e.g. ``runs:/<id>/plots/reliability.png``).
+        title: the card's heading.
+
+    Returns:
+        The card: verdict, gate table, metrics table (ALIEN, every baseline, the
+        champion), data version, key params, plot links.
+
+    Raises:
+        ValueError: ``gate_report`` has no boolean ``passed``.
+    """
+    passed = gate_report.get("passed")
+    if not isinstance(passed, bool):
+        raise ValueError(f"gate_report['passed'] must be true or false, got {passed!r}")
+    verdict = (
+        "✅ **PASSED** all gates — eligible for promotion to champion"
+        if passed
+        else "❌ **FAILED** — registered as challenger only; the champion is unchanged"
+    )
+    lines = [f"# {title}", "", f"**Verdict:** {verdict}", "", "## Gates", "", *_gate_table(gate_report)]
+    lines += ["", "## Metrics (test split)", "", *_metrics_table(metrics, champion), ""]
+    lines += [
+        "ROC-AUC / PR-AUC / PRR / AURC: how well the uncertainty detects misclassifications; "
+        "ECE / Brier: calibration of 1 − uncertainty as the probability of being right.",
+        "",
+        "## Data",
+        "",
+    ]
+    if isinstance(data_version, Mapping):
+        lines.append(
+            f"- raw data `{data_version.get('path', '?')}`: md5 `{data_version.get('md5', '?')}` "
+            f"(from {data_version.get('source', '?')})"
+        )
+    else:
+        lines.append(f"- data version: `{data_version}`")
+    rows = metrics.get("rows") or {}
+    if rows:
+        lines.append("- " + ", ".join(f"{k}: {v}" for k, v in rows.items()))
+    flat = _flatten(params)
+    lines += ["", "## Key parameters", "", "| param | value |", "|---|---|"]
+    lines += [f"| {key} | {_cell(flat[key])} |" for key in KEY_PARAMS if key in flat]
+    if plot_uris:
+        lines += ["", "## Plots", ""]
+        lines += [f"- [{name}]({uri})" for name, uri in sorted(plot_uris.items())]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,153 @@
+"""Pointing MLflow at the tracking store and registry, and failing fast when it is down."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alien.config import RegistryConfig
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+# A probe gets no retries and a short timeout so "registry down" fails in seconds;
+# later calls keep a few retries because a pipeline run should survive a blip.
+_PROBE_HTTP_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+_RUN_ENV = {
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # a bar per file buries stage logs
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "60",
+}
+
+
+class RegistryUnavailableError(RuntimeError):
+    """The MLflow tracking store / model registry cannot be reached."""
+
+
+def resolve_tracking_uri(configured: str, *, root: str | Path | None = None) -> str:
+    """The tracking URI to use: ``$MLFLOW_TRACKING_URI`` if set, else ``configured``.
+
+    Relative sqlite paths and bare directory paths are made absolute against
+    ``root`` (default: the current directory, i.e. the project root), so a stage
+    started from elsewhere still finds the same store.
+
+    Args:
+        configured: ``registry.tracking_uri`` from ``params.yaml``.
+        root: directory that relative paths are resolved against.
+
+    Returns:
+        An absolute URI, e.g. ``sqlite:////project/mlflow.db`` or ``http://host:5000``.
+
+    Raises:
+        ValueError: the URI is empty.
+    """
+    uri = os.environ.get(TRACKING_URI_ENV) or configured
+    if not uri.strip():
+        raise ValueError(f"empty MLflow tracking URI (registry.tracking_uri={configured!r})")
+    base = Path(root) if root is not None else Path.cwd()
+    if uri.startswith("sqlite:///"):
+        db = uri[len("sqlite:///") :]
+        if db and db != ":memory:" and not db.startswith("/"):
+            return f"sqlite:///{(base / db).resolve()}"
+        return uri
+    if "://" not in uri and not uri.startswith("file:"):
+        return (base / uri).resolve().as_uri()
+    return uri
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str], *, override: bool) -> Iterator[None]:
+    """Set environment variables for the block (``override=False``: only those unset)."""
+    previous = {key: os.environ.get(key) for key in values}
+    for key, value in values.items():
+        if override or previous[key] is None:
+            os.environ[key] = value
+    try:
+        yield
+    finally:
+        for key, old in previous.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+@contextlib.contextmanager
+def _preserved(key: str) -> Iterator[None]:
+    """Restore environment variable ``key`` to its current state after the block."""
+    previous = os.environ.get(key)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = previous
+
+
+def _default_artifact_location(uri: str) -> str | None:
+    """For a sqlite store, keep artifacts in ``mlartifacts/`` next to the database file."""
+    if uri.startswith("sqlite:////"):
+        return str(Path(uri[len("sqlite:///") :]).parent / "mlartifacts")
+    return None  # a server or file store decides itself
+
+
+def probe(uri: str) -> MlflowClient:
+    """A client for ``uri``, once tracking store and registry have answered.
+
+    Raises:
+        RegistryUnavailableError: either does not answer (fast: no retries, short timeout).
+    """
+    from mlflow import MlflowClient
+
+    with _env(_PROBE_HTTP_ENV, override=False):
+        try:
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)
+        except Exception as exc:  # any driver/HTTP error means the same thing to the caller
+            raise RegistryUnavailableError(
+                f"MLflow tracking store / registry at {uri} cannot be reached: {type(exc).__name__}: {exc}"
+            ) from exc
+    return client
+
+
+def configure_tracking(cfg: RegistryConfig) -> str:
+    """Point MLflow at the store, check it answers, and select the experiment.
+
+    Sets the process-wide tracking and registry URI (``$MLFLOW_TRACKING_URI``
+    wins over ``cfg.tracking_uri``) and creates ``cfg.experiment`` if needed.
+
+    Args:
+        cfg: the ``registry`` section of ``params.yaml``.
+
+    Returns:
+        The absolute tracking URI in use.
+
+    Raises:
+        TypeError: ``cfg`` is not a :class:`RegistryConfig`.
+        RegistryUnavailableError: the store cannot be reached (the message names the URI).
+    """
+    if not isinstance(cfg, RegistryConfig):
+        raise TypeError(f"cfg must be a RegistryConfig, got {type(cfg).__name__}")
+    import mlflow
+
+    uri = resolve_tracking_uri(cfg.tracking_uri)
+    for key, value in _RUN_ENV.items():
+        os.environ.setdefault(key, value)
+    client = probe(uri)
+    # Both setters also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; undo that so the
+    # variables keep meaning "the user's choice" for the next configure_tracking in this process.
+    with _preserved(TRACKING_URI_ENV), _preserved("MLFLOW_REGISTRY_URI"):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+    experiment = client.get_experiment_by_name(cfg.experiment)
+    if experiment is None:
+        client.create_experiment(cfg.experiment, artifact_location=_default_artifact_location(uri))
+    mlflow.set_experiment(cfg.experiment)
+    return uri

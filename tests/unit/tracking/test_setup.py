@@ -1,0 +1,55 @@
+"""Tracking URI resolution and failing fast when the store is down."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from alien.config import RegistryConfig
+from alien.tracking import RegistryUnavailableError, configure_tracking, resolve_tracking_uri
+from tests.unit.tracking.fixtures import empty_store, store  # noqa: F401  (pytest fixtures)
+
+
+def test_env_wins_and_relative_sqlite_is_made_absolute(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert resolve_tracking_uri("sqlite:///mlflow.db", root=tmp_path) == f"sqlite:///{tmp_path}/mlflow.db"
+    assert resolve_tracking_uri("sqlite:////abs/x.db", root=tmp_path) == "sqlite:////abs/x.db"
+    assert resolve_tracking_uri("mlruns", root=tmp_path) == (tmp_path / "mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
+    assert resolve_tracking_uri("sqlite:///mlflow.db", root=tmp_path) == "http://tracking:5000"
+
+
+def test_configure_uses_store_and_keeps_artifacts_next_to_it(store, tmp_path: Path) -> None:  # noqa: F811
+    import mlflow
+
+    uri = configure_tracking(RegistryConfig(experiment="exp-a", tracking_uri="sqlite:///ignored.db"))
+    assert uri == store
+    assert mlflow.get_tracking_uri() == store and mlflow.get_registry_uri() == store
+    experiment = mlflow.get_experiment_by_name("exp-a")
+    assert experiment.artifact_location == str(tmp_path / "mlartifacts")
+    assert not (tmp_path / "ignored.db").exists()
+    # MLflow's setters export the URI; configure_tracking must leave the user's env as it was
+    import os
+
+    assert os.environ["MLFLOW_TRACKING_URI"] == store and "MLFLOW_REGISTRY_URI" not in os.environ
+
+
+@pytest.mark.parametrize("kind", ["http", "sqlite"])
+def test_unreachable_store_raises_quickly_naming_the_uri(kind: str, tmp_path: Path, monkeypatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    uri = "http://127.0.0.1:9" if kind == "http" else f"sqlite:///{blocker}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    start = time.perf_counter()
+    with pytest.raises(RegistryUnavailableError) as caught:
+        configure_tracking(RegistryConfig())
+    assert time.perf_counter() - start < 15
+    assert uri in str(caught.value)
+    assert isinstance(caught.value, RuntimeError)
+
+
+def test_configure_rejects_a_non_config() -> None:
+    with pytest.raises(TypeError, match="RegistryConfig"):
+        configure_tracking({"tracking_uri": "sqlite:///x.db"})  # type: ignore[arg-type]
