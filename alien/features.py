@@ -1,0 +1,249 @@
+"""One frozen forward pass of a fine-tuned classifier, caching what ALIEN needs.
+
+The pooled feature is captured by a forward pre-hook on the module that
+consumes it (see :func:`alien.head_builder.head_spec`) and pooled exactly as the
+model pools it, so ``build_alien_head(model).logits(z)`` reproduces the model's
+own logits. :class:`alien.model.AlienClassifier` uses the same capture at
+inference, so training and serving see identical features.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
+
+from alien.config.sections import Task
+from alien.feature_set import FeatureSet
+from alien.head_builder import HeadSpec, head_spec, num_labels_of
+from alien.tokenization import IGNORE_INDEX, pad_encoding, tokenize_and_align_labels
+
+TASKS: tuple[str, ...] = ("sequence-classification", "token-classification")
+_INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def check_task(model: nn.Module, task: str) -> None:
+    """Raise ``ValueError`` unless ``task`` is known and matches the model's head."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
+    is_token = head_spec(model).family == "token"
+    if is_token != (task == "token-classification"):
+        raise ValueError(
+            f"task {task!r} does not match {type(model).__name__}; "
+            f"use {'token' if is_token else 'sequence'}-classification"
+        )
+
+
+def _pad_token_id(model: nn.Module) -> int | None:
+    config: Any = model.config
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    pad = getattr(text_config, "pad_token_id", None)
+    return None if pad is None else int(pad)
+
+
+def _pool(spec: HeadSpec, captured: torch.Tensor, model: nn.Module, input_ids: torch.Tensor) -> torch.Tensor:
+    if spec.pooling in ("as-is", "per-token"):
+        return captured
+    if spec.pooling == "first-token":
+        return captured[:, 0]
+    # Mirrors transformers' GenericForSequenceClassification: the rightmost
+    # token that is not padding, which handles left and right padding alike.
+    pad = _pad_token_id(model)
+    rows = torch.arange(captured.shape[0], device=captured.device)
+    if pad is None:
+        return captured[rows, -1]
+    non_pad = (input_ids != pad).to(captured.device, torch.int32)
+    positions = torch.arange(input_ids.shape[-1], device=captured.device, dtype=torch.int32)
+    return captured[rows, (positions * non_pad).argmax(-1)]
+
+
+def model_inputs(model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The tokenizer outputs ``model.forward`` accepts (decoders take no ``token_type_ids``)."""
+    accepted = inspect.signature(model.forward).parameters
+    return {k: v for k, v in batch.items() if k in _INPUT_KEYS and (k in accepted or k != "token_type_ids")}
+
+
+def capture_features(
+    model: nn.Module, batch: dict[str, torch.Tensor], *, spec: HeadSpec | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run ``model`` on a tokenised batch and return ``(features, logits)``.
+
+    Shapes: ``(B, H)`` and ``(B, C)`` for sequence classification, ``(B, L, H)``
+    and ``(B, L, C)`` for token classification. The caller chooses the grad
+    mode and the model's train/eval mode.
+    """
+    spec = spec or head_spec(model)
+    captured: list[torch.Tensor] = []
+
+    def hook(_module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        captured.append(args[0] if args else next(iter(kwargs.values())))
+
+    handle = spec.tap.register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        logits = model(**model_inputs(model, batch)).logits
+    finally:
+        handle.remove()
+    if len(captured) != 1:
+        raise RuntimeError(
+            f"expected {type(spec.tap).__name__} to run once per forward, ran {len(captured)} times"
+        )
+    return _pool(spec, captured[0], model, batch["input_ids"]), logits
+
+
+@contextmanager
+def frozen(model: nn.Module) -> Iterator[None]:
+    """Eval mode and no autograd for the block; the model's train flag is restored after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def _as_int(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{where} must be an integer class id, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def _check_inputs(inputs: Sequence[Any], labels: Sequence[Any], task: str, num_labels: int) -> list[Any]:
+    if len(inputs) == 0:
+        raise ValueError("no inputs: texts_or_words is empty")
+    if len(labels) != len(inputs):
+        raise ValueError(f"got {len(inputs)} inputs but {len(labels)} labels")
+    allowed = f"[0, {num_labels})"
+    if task == "sequence-classification":
+        for i, text in enumerate(inputs):
+            if not isinstance(text, str):
+                raise TypeError(f"text {i} must be a string, got {text!r} ({type(text).__name__})")
+        checked: list[Any] = [_as_int(y, f"label {i}") for i, y in enumerate(labels)]
+        bad = [(i, y) for i, y in enumerate(checked) if not 0 <= y < num_labels]
+    else:
+        for i, (words, ys) in enumerate(zip(inputs, labels, strict=True)):
+            if isinstance(words, str) or not all(isinstance(w, str) for w in words):
+                raise TypeError(f"example {i} must be a list of word strings, got {words!r:.80}")
+            if isinstance(ys, str) or not isinstance(ys, Sequence | np.ndarray) or len(ys) != len(words):
+                raise ValueError(
+                    f"example {i} has {len(words)} words but its labels are {ys!r:.80}; "
+                    "give one label per word"
+                )
+        checked = [
+            [_as_int(y, f"label {j} of example {i}") for j, y in enumerate(ys)] for i, ys in enumerate(labels)
+        ]
+        bad = [
+            (i, y)
+            for i, ys in enumerate(checked)
+            for y in ys
+            if y != IGNORE_INDEX and not 0 <= y < num_labels
+        ]
+        allowed += f" or {IGNORE_INDEX}"
+    if bad:
+        raise ValueError(
+            f"label {bad[0][1]} of example {bad[0][0]} is out of range; allowed {allowed} "
+            f"for a model with {num_labels} labels"
+        )
+    return checked
+
+
+def encode(
+    tokenizer: PreTrainedTokenizerBase,
+    inputs: Sequence[Any],
+    *,
+    task: str,
+    max_length: int,
+    labels: Sequence[Sequence[int]] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Tokenise and pad one batch; token tasks get word-aligned ``labels`` (``-100`` elsewhere).
+
+    Without ``labels`` a token-task batch gets each word's index as its
+    "label", so ``labels`` maps first sub-tokens back to words (and ``-100``
+    marks every other token).
+    """
+    if task == "sequence-classification":
+        if tokenizer.pad_token_id is None:
+            raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token (e.g. to eos) first")
+        out = tokenizer(
+            list(inputs), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+        )
+        return dict(out.items())
+    word_labels = labels if labels is not None else [list(range(len(words))) for words in inputs]
+    encoding = tokenize_and_align_labels(tokenizer, inputs, word_labels, max_length=max_length)
+    return pad_encoding(tokenizer, encoding)
+
+
+def extract_features(
+    model: nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    texts_or_words: Sequence[str] | Sequence[Sequence[str]],
+    labels: Sequence[int] | Sequence[Sequence[int]],
+    *,
+    task: Task = "sequence-classification",
+    batch_size: int = 32,
+    max_length: int = 128,
+    progress: bool = True,
+) -> FeatureSet:
+    """Cache pooled features, logits and labels of one split with a frozen forward pass.
+
+    Args:
+        model: the fine-tuned classifier (any supported family, see :mod:`alien.head_builder`).
+        tokenizer: its tokenizer (fast, for token tasks).
+        texts_or_words: ``N`` texts, or ``N`` lists of words for token classification.
+        labels: ``N`` class ids, or ``N`` lists of word labels (``-100`` ignores a word).
+        task: ``"sequence-classification"`` or ``"token-classification"``.
+        batch_size: examples per forward pass.
+        max_length: truncation length in tokens.
+        progress: show a tqdm progress bar.
+
+    Returns:
+        A :class:`FeatureSet`; for token tasks one row per labelled word (its
+        first sub-token) with ``example_ids``; words truncated away are dropped.
+
+    Raises:
+        ValueError: empty input, mismatched lengths, labels outside ``[0, C)``,
+            unknown task or a task that does not match the model.
+        TypeError: a text that is not a string or a label that is not an integer.
+    """
+    check_task(model, task)
+    if batch_size < 1 or max_length < 2:
+        raise ValueError(f"batch_size must be >= 1 and max_length >= 2, got {batch_size} and {max_length}")
+    checked = _check_inputs(texts_or_words, labels, task, num_labels_of(model))
+    spec = head_spec(model)
+    device = next(model.parameters()).device
+    parts: dict[str, list[torch.Tensor]] = {"features": [], "logits": [], "labels": [], "example_ids": []}
+    n_batches = math.ceil(len(texts_or_words) / batch_size)
+    with frozen(model):
+        for start in tqdm(
+            range(0, len(texts_or_words), batch_size), total=n_batches, desc="features", disable=not progress
+        ):
+            chunk = texts_or_words[start : start + batch_size]
+            chunk_labels = checked[start : start + batch_size]
+            token_labels = chunk_labels if task == "token-classification" else None
+            batch = encode(tokenizer, chunk, task=task, max_length=max_length, labels=token_labels)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            z, logits = capture_features(model, batch, spec=spec)
+            if task == "token-classification":
+                keep = batch["labels"] != IGNORE_INDEX
+                rows = torch.arange(start, start + len(chunk), device=device)[:, None].expand_as(keep)
+                z, logits, y, ids = z[keep], logits[keep], batch["labels"][keep], rows[keep]
+            else:
+                y = torch.tensor(chunk_labels, dtype=torch.long)
+                ids = torch.arange(start, start + len(chunk))
+            for key, value in zip(parts, (z, logits, y, ids), strict=True):
+                parts[key].append(value.detach().cpu())
+    cat = {k: torch.cat(v) for k, v in parts.items()}
+    return FeatureSet(
+        features=cat["features"].float(),
+        logits=cat["logits"].float(),
+        labels=cat["labels"].long(),
+        example_ids=cat["example_ids"].long() if task == "token-classification" else None,
+    )

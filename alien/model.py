@@ -1,0 +1,309 @@
+"""The deployable model: a fine-tuned classifier plus its ALIEN head.
+
+One backbone forward per batch: the classifier head gives labels and
+probabilities, the ALIEN head gives the uncertainty from the same captured
+features. Saved as a plain folder (safetensors + JSON, no pickle)::
+
+    <dir>/backbone/              save_pretrained of the model and tokenizer
+    <dir>/alien_head.safetensors the head's weights
+    <dir>/alien.json             family, kind, eps, labels, max_length, task, version
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+from transformers import AutoTokenizer as _AutoTokenizer
+
+import alien
+from alien.config.sections import Task
+from alien.features import capture_features, check_task, encode, frozen
+from alien.head import AlienHead
+from alien.head_builder import build_alien_head, head_spec, num_labels_of
+from alien.tokenization import IGNORE_INDEX
+from alien.uncertainty import UncertaintyKind
+
+FORMAT_VERSION = 1
+HEAD_FILE = "alien_head.safetensors"
+CONFIG_FILE = "alien.json"
+BACKBONE_DIR = "backbone"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predictions of :meth:`AlienClassifier.predict`.
+
+    Attributes:
+        labels: ``(N,)`` int64 predicted class ids.
+        probabilities: ``(N, C)`` float32 softmax of the classifier's logits.
+        uncertainty: ``(N,)`` float32 ALIEN uncertainty in ``[eps, 1 - eps]``.
+        label_names: the ``C`` class names.
+        example_ids: token tasks: ``(N,)`` input example of each word row; else ``None``.
+        word_ids: token tasks: ``(N,)`` word index within its example; else ``None``.
+    """
+
+    labels: np.ndarray
+    probabilities: np.ndarray
+    uncertainty: np.ndarray
+    label_names: tuple[str, ...]
+    example_ids: np.ndarray | None = None
+    word_ids: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def label_strings(self) -> list[str]:
+        """The predicted class names, one per row."""
+        return [self.label_names[i] for i in self.labels]
+
+
+class AlienClassifier:
+    """A fine-tuned classifier with an ALIEN uncertainty head.
+
+    Args:
+        model: the fine-tuned Hugging Face classifier (LoRA merged).
+        tokenizer: its tokenizer.
+        head: an :class:`AlienHead` built from ``model`` (trained or not).
+        label_names: the ``C`` class names.
+        max_length: truncation length in tokens (use the one the features were extracted with).
+        task: ``"sequence-classification"`` or ``"token-classification"``.
+
+    Raises:
+        ValueError: the head, label names or task do not fit the model.
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        head: AlienHead,
+        *,
+        label_names: Sequence[str],
+        max_length: int,
+        task: Task = "sequence-classification",
+    ) -> None:
+        check_task(model, task)
+        spec = head_spec(model)
+        num_labels = num_labels_of(model)
+        if head.family != spec.family or head.num_labels != num_labels:
+            raise ValueError(
+                f"head (family {head.family!r}, {head.num_labels} labels) does not fit "
+                f"{type(model).__name__} (family {spec.family!r}, {num_labels} labels)"
+            )
+        if len(label_names) != num_labels or not all(isinstance(n, str) for n in label_names):
+            raise ValueError(f"label_names must be {num_labels} strings, got {list(label_names)!r}")
+        if max_length < 2:
+            raise ValueError(f"max_length must be >= 2, got {max_length}")
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.head = head.to(next(model.parameters()).device).eval()
+        self.label_names = tuple(label_names)
+        self.max_length = int(max_length)
+        self.task: Task = task
+        self._spec = spec
+
+    @classmethod
+    def from_model(
+        cls,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        max_length: int,
+        label_names: Sequence[str] | None = None,
+        task: Task = "sequence-classification",
+        kind: UncertaintyKind = "entropy",
+    ) -> AlienClassifier:
+        """Wrap ``model`` with an untrained head (its uncertainty is the model's own entropy).
+
+        ``label_names`` default to ``model.config.id2label``.
+        """
+        if label_names is None:
+            id2label: dict[Any, str] = dict(getattr(model.config, "id2label", None) or {})
+            label_names = [str(id2label.get(i, f"LABEL_{i}")) for i in range(num_labels_of(model))]
+        head = build_alien_head(model, kind=kind)
+        return cls(model, tokenizer, head, label_names=label_names, max_length=max_length, task=task)
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and uncertainty of a tokenised batch from one backbone forward.
+
+        Shapes: ``(B, C)`` and ``(B,)``; token tasks ``(B, L, C)`` and ``(B, L)``.
+        Call under ``torch.inference_mode()`` for serving.
+        """
+        z, logits = capture_features(self.model, batch, spec=self._spec)
+        u = self.head(z.reshape(-1, z.shape[-1]).float())
+        return logits, u.reshape(logits.shape[:-1])
+
+    def _check_inputs(self, inputs: Sequence[Any]) -> None:
+        if isinstance(inputs, str):
+            raise TypeError("predict takes a sequence of inputs, got a single string; wrap it in a list")
+        if len(inputs) == 0:
+            raise ValueError("no inputs to predict")
+        for i, x in enumerate(inputs):
+            if self.task == "sequence-classification" and not isinstance(x, str):
+                raise TypeError(f"input {i} must be a string, got {x!r:.80} ({type(x).__name__})")
+            if self.task == "token-classification" and (
+                isinstance(x, str) or not all(isinstance(w, str) for w in x)
+            ):
+                raise TypeError(f"input {i} must be a list of word strings, got {x!r:.80}")
+
+    def predict(self, inputs: Sequence[str] | Sequence[Sequence[str]], *, batch_size: int = 32) -> Prediction:
+        """Labels, probabilities and ALIEN uncertainty.
+
+        Args:
+            inputs: texts, or lists of words for token classification (one row
+                per word that survives truncation, on its first sub-token).
+            batch_size: examples per backbone forward.
+
+        Returns:
+            A :class:`Prediction`.
+
+        Raises:
+            ValueError: empty input or ``batch_size < 1``.
+            TypeError: an input of the wrong type.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self._check_inputs(inputs)
+        device = next(self.model.parameters()).device
+        parts: dict[str, list[torch.Tensor]] = {"logits": [], "u": [], "example_ids": [], "word_ids": []}
+        with frozen(self.model):
+            for start in range(0, len(inputs), batch_size):
+                chunk = inputs[start : start + batch_size]
+                batch = encode(self.tokenizer, chunk, task=self.task, max_length=self.max_length)
+                batch = {k: v.to(device) for k, v in batch.items()}
+                logits, u = self.forward(batch)
+                if self.task == "token-classification":
+                    # encode() put each word's index on its first sub-token.
+                    keep = batch["labels"] != IGNORE_INDEX
+                    rows = torch.arange(start, start + len(chunk), device=device)[:, None].expand_as(keep)
+                    logits, u = logits[keep], u[keep]
+                    parts["example_ids"].append(rows[keep].cpu())
+                    parts["word_ids"].append(batch["labels"][keep].cpu())
+                parts["logits"].append(logits.float().cpu())
+                parts["u"].append(u.float().cpu())
+        logits = torch.cat(parts["logits"])
+        token = self.task == "token-classification"
+        return Prediction(
+            labels=logits.argmax(dim=-1).numpy().astype(np.int64),
+            probabilities=torch.softmax(logits, dim=-1).numpy(),
+            uncertainty=torch.cat(parts["u"]).numpy(),
+            label_names=self.label_names,
+            example_ids=torch.cat(parts["example_ids"]).numpy() if token else None,
+            word_ids=torch.cat(parts["word_ids"]).numpy() if token else None,
+        )
+
+    def parameter_overhead(self) -> dict[str, float]:
+        """Head parameters, backbone parameters (classifier included) and the head's share in percent."""
+        head = self.head.num_parameters()
+        backbone = sum(p.numel() for p in self.model.parameters())
+        return {
+            "head_parameters": head,
+            "backbone_parameters": backbone,
+            "overhead_percent": 100.0 * head / backbone,
+        }
+
+    def metadata(self) -> dict[str, Any]:
+        """What :meth:`save` writes to ``alien.json``."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "alien_version": alien.__version__,
+            "family": self.head.family,
+            "kind": self.head.kind,
+            "eps": self.head.eps,
+            "num_labels": self.num_labels,
+            "label_names": list(self.label_names),
+            "max_length": self.max_length,
+            "task": self.task,
+        }
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the backbone, tokenizer, head and metadata; all or nothing.
+
+        Everything goes to a temporary sibling folder that then replaces ``directory``.
+        """
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            self.model.save_pretrained(tmp / BACKBONE_DIR)
+            self.tokenizer.save_pretrained(tmp / BACKBONE_DIR)
+            state = {k: v.detach().cpu().contiguous().clone() for k, v in self.head.state_dict().items()}
+            save_file(state, str(tmp / HEAD_FILE), metadata={"format": "alien-head"})
+            (tmp / CONFIG_FILE).write_text(json.dumps(self.metadata(), indent=2) + "\n")
+            old = directory.with_name(f".{directory.name}.old")
+            if directory.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                directory.rename(old)
+            tmp.rename(directory)
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, *, device: str | torch.device = "cpu") -> AlienClassifier:
+        """Rebuild a classifier written by :meth:`save` (safetensors only, no remote code).
+
+        Raises:
+            FileNotFoundError: a file of the layout is missing.
+            ValueError: an unknown format version or a head that does not fit the backbone.
+        """
+        directory = Path(directory)
+        for name in (CONFIG_FILE, HEAD_FILE, BACKBONE_DIR):
+            if not (directory / name).exists():
+                raise FileNotFoundError(
+                    f"{directory / name} is missing; is {directory} an AlienClassifier folder?"
+                )
+        meta = json.loads((directory / CONFIG_FILE).read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"unsupported {CONFIG_FILE} format_version {meta.get('format_version')!r}; "
+                f"this alien reads {FORMAT_VERSION}"
+            )
+        auto = (
+            AutoModelForTokenClassification
+            if meta["task"] == "token-classification"
+            else (AutoModelForSequenceClassification)
+        )
+        model = cast(
+            PreTrainedModel,
+            auto.from_pretrained(directory / BACKBONE_DIR, use_safetensors=True, trust_remote_code=False),
+        )
+        model = cast(PreTrainedModel, cast(nn.Module, model).to(device)).eval()
+        tokenizer = _AutoTokenizer.from_pretrained(directory / BACKBONE_DIR, trust_remote_code=False)
+        head = build_alien_head(model, kind=meta["kind"], eps=float(meta["eps"]))
+        if head.family != meta["family"]:
+            raise ValueError(
+                f"{directory} says family {meta['family']!r} but the backbone is {head.family!r}"
+            )
+        head.load_state_dict(load_file(str(directory / HEAD_FILE)), strict=True)
+        return cls(
+            model,
+            tokenizer,
+            head,
+            label_names=meta["label_names"],
+            max_length=int(meta["max_length"]),
+            task=meta["task"],
+        )
