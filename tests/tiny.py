@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import (
     BertConfig,
     BertForSequenceClassification,
@@ -45,7 +45,6 @@ NEGATIVE = [
 ]
 
 TEXTS = POSITIVE + NEGATIVE
-VOCAB_SIZE = 120
 
 
 def tiny_texts_and_labels(n: int = 48, *, seed: int = 0) -> tuple[list[str], list[int]]:
@@ -65,15 +64,23 @@ def tiny_texts_and_labels(n: int = 48, *, seed: int = 0) -> tuple[list[str], lis
     return texts, labels
 
 
+def _vocab() -> dict[str, int]:
+    """A fixed WordPiece vocabulary: specials, every corpus word, digits and letters (+ ``##`` pieces)."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = sorted({w for t in TEXTS for w in t.split()} | {"number"})
+    chars = [*"0123456789", *"abcdefghijklmnopqrstuvwxyz"]
+    tokens = dict.fromkeys(specials + words + chars + [f"##{c}" for c in chars])  # ordered, unique
+    return {t: i for i, t in enumerate(tokens)}
+
+
+VOCAB_SIZE = len(_vocab())
+
+
 def tiny_tokenizer(*, padding_side: str = "right") -> PreTrainedTokenizerFast:
-    """A WordPiece tokenizer trained on the tiny corpus, BERT-style special tokens."""
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    """A WordPiece tokenizer over a fixed tiny vocabulary (deterministic), BERT-style special tokens."""
+    tok = Tokenizer(models.WordPiece(vocab=_vocab(), unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    trainer = trainers.WordPieceTrainer(vocab_size=VOCAB_SIZE, special_tokens=specials)
-    corpus = TEXTS + [f"number {i}" for i in range(100)]
-    tok.train_from_iterator(corpus, trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

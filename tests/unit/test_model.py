@@ -12,7 +12,7 @@ from alien.features import extract_features
 from alien.head_builder import build_alien_head
 from alien.model import AlienClassifier, Prediction
 from alien.uncertainty import uncertainty_from_logits
-from tests.tiny import tiny_model, tiny_texts_and_labels, tiny_tokenizer
+from tests.tiny import VOCAB_SIZE, tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
 MAX_LENGTH = 32
 TEXTS, LABELS = tiny_texts_and_labels(11)
@@ -125,7 +125,7 @@ def test_load_of_incomplete_folder_names_missing_file(tmp_path):
 
 def test_parameter_overhead_counted_by_hand():
     clf = _classifier(perturb=False)
-    h, layers, ff, vocab, pos, c = 32, 2, 64, 120, 64, 3
+    h, layers, ff, vocab, pos, c = 32, 2, 64, VOCAB_SIZE, 64, 3
     embeddings = vocab * h + pos * h + 2 * h + 2 * h  # word, position, token type, LayerNorm
     layer = 4 * (h * h + h) + 2 * h + (h * ff + ff) + (ff * h + h) + 2 * h
     pooler, classifier = h * h + h, h * c + c

@@ -37,7 +37,7 @@ def _expected(tok, words, labels):
 
 def test_real_tokenizer_splits_words_and_aligns():
     tok = tiny_tokenizer()
-    words = ["unbelievably", "charming", "number"]
+    words = ["unbelievably", "gripping", "number"]
     assert [len(tok.tokenize(w)) > 1 for w in words] == [True, True, False]
     enc = tokenize_and_align_labels(tok, [words], [[1, 2, 0]], max_length=32)
     assert enc["labels"][0] == _expected(tok, words, [1, 2, 0])
