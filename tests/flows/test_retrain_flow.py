@@ -1,0 +1,116 @@
+"""The Prefect ``retrain`` flow end to end on a tiny real project (git + DVC + sqlite MLflow)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.project import make_tiny_project, write_params
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, prefect_harness):
+    root = make_tiny_project(tmp_path / "project")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return root
+
+
+def _retrain():
+    from flows.retrain import retrain
+
+    return retrain(params_path="params.yaml")
+
+
+def _registry(root: Path):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    versions = sorted(int(v.version) for v in client.search_model_versions("name='alien-classifier'"))
+    aliases = client.get_registered_model("alien-classifier").aliases if versions else {}
+    return versions, {k: str(v) for k, v in aliases.items()}
+
+
+def _stages(result):
+    return {s["stage"]: s["skipped"] for s in result["stages"]}
+
+
+def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project):
+    from flows.cli import main as cli
+
+    # 1. first run: everything runs, no champion to compare with, promoted
+    first = _retrain()
+    assert not any(_stages(first).values())
+    report = json.loads(Path("reports/gate_report.json").read_text())
+    assert {g["name"]: g["status"] for g in report["gates"]}["champion"] == "no champion"
+    assert _registry(project) == ([1], {"champion": "1", "challenger": "1"})
+    assert "Gate verdict: PASSED" in first["summary"]
+    assert "promoted to @champion" in first["summary"]
+    assert first["data_version"]["source"] == "dvc.lock"
+
+    # 2. nothing changed: every stage after fetch is skipped and nothing is registered
+    again = _retrain()
+    assert _stages(again) == {"fetch": False, "prepare": True, "finetune": True, "features": True,
+                              "align": True, "evaluate": True, "gate": True, "register": True}
+    assert _registry(project)[0] == [1]
+
+    # 3. a challenger that fails a gate: registered as challenger, champion unchanged
+    write_params(project, gates={"ci_lower_bound": -1.0, "min_auroc_gain": -0.99, "max_ece": 1e-4,
+                                 "ece_vs_entropy_tolerance": 1.0, "bootstrap_samples": 200})
+    failing = _retrain()
+    assert _stages(failing)["finetune"] is True  # only the gate changed
+    report = json.loads(Path("reports/gate_report.json").read_text())
+    assert not report["passed"]
+    assert {g["name"]: g["status"] for g in report["gates"]}["champion"] in ("pass", "fail")
+    assert report["champion"]["version"] == "1"
+    assert _registry(project) == ([1, 2], {"champion": "1", "challenger": "2"})
+
+    # 4. a passing challenger (different grid) is compared with v1 and promoted
+    write_params(project, align={"alphas": [0.01], "learning_rates": [1e-3], "betas": [0.01],
+                                 "max_epochs": 5, "patience": 2, "batch_size": 32})
+    _retrain()
+    versions, aliases = _registry(project)
+    assert versions == [1, 2, 3]
+    assert aliases == {"champion": "3", "challenger": "3", "previous-champion": "1"}
+
+    # 5. rollback moves champion back to the previous champion
+    assert cli(["rollback"]) == 0
+    assert _registry(project)[1]["champion"] == "1"
+
+    # 6. predict with the champion from the registry == the in-process model it came from
+    assert cli(["rollback"]) == 2  # nothing further back: a clear error, no change
+    assert _registry(project)[1]["champion"] == "1"
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    texts = pd.read_csv(project / "tiny.csv")["text"].head(7).tolist()
+    served = mlflow.pyfunc.load_model("models:/alien-classifier@champion").predict(pd.DataFrame({"text": texts}))
+    from alien.tracking.champion import load_champion
+    from alien.config import load_params
+
+    version, local = load_champion(load_params("params.yaml").registry)
+    assert version == "1"
+    np.testing.assert_allclose(served["uncertainty"].to_numpy(), local.predict(texts).uncertainty, atol=1e-6)
+
+
+def test_failure_midway_leaves_registry_as_it_was(project, monkeypatch):
+    import flows.retrain as flow_module
+
+    _retrain()
+    before = _registry(project)
+    write_params(project, align={"alphas": [1.0], "learning_rates": [1e-3], "betas": [0.01],
+                                 "max_epochs": 3, "patience": 2, "batch_size": 32})
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("registry write failed")
+
+    # fails right after the new version exists: the stage must delete it again
+    monkeypatch.setattr("mlflow.MlflowClient.update_model_version", boom)
+    monkeypatch.setattr(flow_module, "register_task", flow_module.register_task.with_options(retries=0))
+    with pytest.raises(RuntimeError, match="registry write failed"):
+        _retrain()
+    assert _registry(project) == before
