@@ -107,6 +107,4 @@ def validate_feature_set(fs: FeatureSet) -> None:
             f"got range [{int(y.min())}, {int(y.max())}]"
         )
     if fs.example_ids is not None and fs.example_ids.shape != y.shape:
-        raise ValueError(
-            f"example_ids shape {tuple(fs.example_ids.shape)} != labels shape {tuple(y.shape)}"
-        )
+        raise ValueError(f"example_ids shape {tuple(fs.example_ids.shape)} != labels shape {tuple(y.shape)}")

@@ -146,8 +146,12 @@ def evaluate_gates(
                 f"vs champion v{champion.version}: ROC-AUC {a_auc:.4f} vs {champion.roc_auc:.4f} "
                 f"(tol {config.champion_auroc_tolerance}), ECE {a_ece:.4f} vs {champion.ece:.4f} "
                 f"(tol {config.champion_ece_tolerance})",
-                {"alien_roc_auc": a_auc, "champion_roc_auc": champion.roc_auc,
-                 "alien_ece": a_ece, "champion_ece": champion.ece},
+                {
+                    "alien_roc_auc": a_auc,
+                    "champion_roc_auc": champion.roc_auc,
+                    "alien_ece": a_ece,
+                    "champion_ece": champion.ece,
+                },
             )
         )
         acc_ok = accuracy >= champion.accuracy - config.max_accuracy_drop

@@ -1,10 +1,10 @@
 """``alien``: the commands users run by hand.
 
-    alien run                 run the retrain flow once (Prefect, ephemeral server)
-    alien serve               serve the nightly deployment (needs a Prefect server)
-    alien predict [FILE|-]    label + uncertainty with the champion (one text per line, or CSV/JSONL with `text`)
-    alien champion            show the champion, the previous champion and the version history
-    alien rollback            move @champion back to @previous-champion
+alien run                 run the retrain flow once (Prefect, ephemeral server)
+alien serve               serve the nightly deployment (needs a Prefect server)
+alien predict [FILE|-]    label + uncertainty with the champion (one text per line, or CSV/JSONL with `text`)
+alien champion            show the champion, the previous champion and the version history
+alien rollback            move @champion back to @previous-champion
 """
 
 from __future__ import annotations
@@ -40,8 +40,11 @@ def _read_texts(source: str) -> list[str]:
     if path.suffix in (".csv", ".jsonl", ".parquet"):
         import pandas as pd
 
-        reader = {".csv": pd.read_csv, ".parquet": pd.read_parquet,
-                  ".jsonl": lambda p: pd.read_json(p, lines=True)}[path.suffix]
+        reader = {
+            ".csv": pd.read_csv,
+            ".parquet": pd.read_parquet,
+            ".jsonl": lambda p: pd.read_json(p, lines=True),
+        }[path.suffix]
         frame = reader(path)
         if "text" not in frame.columns:
             raise SystemExit(f"error: {path} has no 'text' column (columns: {list(frame.columns)})")
@@ -76,8 +79,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     version, model = loaded
     pred = model.predict(texts)
     for text, label, u in zip(texts, pred.labels, pred.uncertainty, strict=True):
-        print(json.dumps({"text": text, "label": model.label_names[int(label)],
-                          "uncertainty": round(float(u), 6), "model_version": version}))
+        print(
+            json.dumps(
+                {
+                    "text": text,
+                    "label": model.label_names[int(label)],
+                    "uncertainty": round(float(u), 6),
+                    "model_version": version,
+                }
+            )
+        )
     return 0
 
 
@@ -109,8 +120,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="alien", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="alien", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the retrain flow once")

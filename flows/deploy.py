@@ -14,7 +14,9 @@ from flows.retrain import retrain
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--name", default="nightly-retrain")
     parser.add_argument("--cron", default="0 2 * * *", help="schedule (default: every night at 02:00)")
     parser.add_argument("--params", default="params.yaml")

@@ -37,5 +37,9 @@ def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[st
     create_markdown_artifact(key="gate-report", markdown=summary, description="ALIEN retrain gate report")
     print(summary)
     registration = Path(p.paths.registration)
-    return {"stages": stages, "data_version": data_version, "summary": summary,
-            "registration": registration.read_text() if registration.is_file() else None}
+    return {
+        "stages": stages,
+        "data_version": data_version,
+        "summary": summary,
+        "registration": registration.read_text() if registration.is_file() else None,
+    }

@@ -28,7 +28,9 @@ def prepare_task(p: Params) -> dict[str, Any]:
 
 @task(name="finetune")
 def finetune_task(p: Params) -> dict[str, Any]:
-    return run_incremental("finetune", lambda: finetune.run(p.backbone, p.finetune, p.data, p.paths)).to_dict()
+    return run_incremental(
+        "finetune", lambda: finetune.run(p.backbone, p.finetune, p.data, p.paths)
+    ).to_dict()
 
 
 @task(name="features")

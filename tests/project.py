@@ -20,13 +20,24 @@ SHRINK: dict[str, dict[str, Any]] = {
     "data": {"max_rows": None, "test_fraction": 0.3, "validation_fraction": 0.2, "alignment_fraction": 0.2},
     "backbone": {"max_length": 32},
     "finetune": {"epochs": 3, "batch_size": 16, "learning_rate": 1e-3, "warmup_ratio": 0.0},
-    "align": {"learning_rates": [1e-3], "alphas": [0.1, 1.0], "betas": [0.01], "max_epochs": 5,
-              "patience": 2, "batch_size": 32},
+    "align": {
+        "learning_rates": [1e-3],
+        "alphas": [0.1, 1.0],
+        "betas": [0.01],
+        "max_epochs": 5,
+        "patience": 2,
+        "batch_size": 32,
+    },
     "evaluate": {"baselines": ["softmax_response", "entropy", "temperature_scaling", "mahalanobis"]},
     # A random tiny model cannot beat its own entropy with confidence; these tests are about
     # the mechanics, so the quality bars are opened and individual tests close them again.
-    "gates": {"ci_lower_bound": -1.0, "min_auroc_gain": -0.99, "max_ece": 1.0,
-              "ece_vs_entropy_tolerance": 1.0, "bootstrap_samples": 200},
+    "gates": {
+        "ci_lower_bound": -1.0,
+        "min_auroc_gain": -0.99,
+        "max_ece": 1.0,
+        "ece_vs_entropy_tolerance": 1.0,
+        "bootstrap_samples": 200,
+    },
 }
 
 

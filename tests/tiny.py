@@ -111,26 +111,58 @@ def tiny_model(family: str, *, num_labels: int = 2, seed: int = 0) -> PreTrained
     torch.manual_seed(seed)
     pad = 0  # "[PAD]" is the first special token of tiny_tokenizer
     if family in ("bert", "bert-token"):
-        cfg = BertConfig(vocab_size=VOCAB_SIZE, max_position_embeddings=64, num_labels=num_labels,
-                         pad_token_id=pad, **_COMMON)
+        cfg = BertConfig(
+            vocab_size=VOCAB_SIZE,
+            max_position_embeddings=64,
+            num_labels=num_labels,
+            pad_token_id=pad,
+            **_COMMON,
+        )
         cls = BertForTokenClassification if family == "bert-token" else BertForSequenceClassification
         model: PreTrainedModel = cls(cfg)
     elif family == "roberta":
-        cfg = RobertaConfig(vocab_size=VOCAB_SIZE, max_position_embeddings=70, num_labels=num_labels,
-                            pad_token_id=pad, **_COMMON)
+        cfg = RobertaConfig(
+            vocab_size=VOCAB_SIZE,
+            max_position_embeddings=70,
+            num_labels=num_labels,
+            pad_token_id=pad,
+            **_COMMON,
+        )
         model = RobertaForSequenceClassification(cfg)
     elif family == "electra":
-        cfg = ElectraConfig(vocab_size=VOCAB_SIZE, embedding_size=32, max_position_embeddings=64,
-                            num_labels=num_labels, pad_token_id=pad, **_COMMON)
+        cfg = ElectraConfig(
+            vocab_size=VOCAB_SIZE,
+            embedding_size=32,
+            max_position_embeddings=64,
+            num_labels=num_labels,
+            pad_token_id=pad,
+            **_COMMON,
+        )
         model = ElectraForSequenceClassification(cfg)
     elif family == "distilbert":
-        cfg = DistilBertConfig(vocab_size=VOCAB_SIZE, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
-                               max_position_embeddings=64, num_labels=num_labels, pad_token_id=pad)
+        cfg = DistilBertConfig(
+            vocab_size=VOCAB_SIZE,
+            dim=32,
+            n_layers=2,
+            n_heads=2,
+            hidden_dim=64,
+            max_position_embeddings=64,
+            num_labels=num_labels,
+            pad_token_id=pad,
+        )
         model = DistilBertForSequenceClassification(cfg)
     elif family == "llama":
-        cfg = LlamaConfig(vocab_size=VOCAB_SIZE, hidden_size=32, num_hidden_layers=2,
-                          num_attention_heads=2, num_key_value_heads=2, intermediate_size=64,
-                          max_position_embeddings=64, num_labels=num_labels, pad_token_id=pad)
+        cfg = LlamaConfig(
+            vocab_size=VOCAB_SIZE,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=64,
+            num_labels=num_labels,
+            pad_token_id=pad,
+        )
         model = LlamaForSequenceClassification(cfg)
     else:
         raise ValueError(f"unknown tiny family {family!r}")

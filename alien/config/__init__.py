@@ -14,6 +14,16 @@ from alien.config.sections import (
 )
 
 __all__ = [
-    "AlignConfig", "BackboneConfig", "ConfigError", "DataConfig", "EvaluateConfig", "FinetuneConfig",
-    "GatesConfig", "Params", "PathsConfig", "RegistryConfig", "load_params", "params_from_mapping",
+    "AlignConfig",
+    "BackboneConfig",
+    "ConfigError",
+    "DataConfig",
+    "EvaluateConfig",
+    "FinetuneConfig",
+    "GatesConfig",
+    "Params",
+    "PathsConfig",
+    "RegistryConfig",
+    "load_params",
+    "params_from_mapping",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,14 @@ class Params:
 
 
 _TYPES = {
-    "paths": PathsConfig, "data": DataConfig, "backbone": BackboneConfig, "finetune": FinetuneConfig,
-    "align": AlignConfig, "evaluate": EvaluateConfig, "gates": GatesConfig, "registry": RegistryConfig,
+    "paths": PathsConfig,
+    "data": DataConfig,
+    "backbone": BackboneConfig,
+    "finetune": FinetuneConfig,
+    "align": AlignConfig,
+    "evaluate": EvaluateConfig,
+    "gates": GatesConfig,
+    "registry": RegistryConfig,
 }
 
 
@@ -53,7 +59,9 @@ def params_from_mapping(raw: Mapping[str, Any]) -> Params:
     unknown = sorted(set(raw) - set(_TYPES))
     if unknown:
         raise ConfigError(f"unknown params section(s) {unknown}; allowed: {sorted(_TYPES)}")
-    sections: dict[str, Any] = {name: from_mapping(cls, raw.get(name), section=name) for name, cls in _TYPES.items()}
+    sections: dict[str, Any] = {
+        name: from_mapping(cls, raw.get(name), section=name) for name, cls in _TYPES.items()
+    }
     return Params(**sections)
 
 

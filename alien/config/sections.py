@@ -49,15 +49,23 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check(bool(self.source), "data.source must not be empty")
-        check(self.max_rows is None or self.max_rows >= 10, f"data.max_rows must be >= 10 or null, got {self.max_rows}")
+        check(
+            self.max_rows is None or self.max_rows >= 10,
+            f"data.max_rows must be >= 10 or null, got {self.max_rows}",
+        )
         for name in ("test_fraction", "validation_fraction"):
             value = getattr(self, name)
             check(0.0 < value < 1.0, f"data.{name} must lie in (0, 1), got {value}")
-        check(0.0 <= self.alignment_fraction < 1.0,
-              f"data.alignment_fraction must lie in [0, 1), got {self.alignment_fraction}")
+        check(
+            0.0 <= self.alignment_fraction < 1.0,
+            f"data.alignment_fraction must lie in [0, 1), got {self.alignment_fraction}",
+        )
         total = self.test_fraction + self.validation_fraction + self.alignment_fraction
-        check(total < 0.9, f"data.test_fraction + validation_fraction + alignment_fraction must leave "
-                           f"at least 10% for training, got {total:.2f}")
+        check(
+            total < 0.9,
+            f"data.test_fraction + validation_fraction + alignment_fraction must leave "
+            f"at least 10% for training, got {total:.2f}",
+        )
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,9 @@ class BackboneConfig:
 
     def __post_init__(self) -> None:
         check(bool(self.name), "backbone.name must not be empty")
-        check(8 <= self.max_length <= 8192, f"backbone.max_length must lie in [8, 8192], got {self.max_length}")
+        check(
+            8 <= self.max_length <= 8192, f"backbone.max_length must lie in [8, 8192], got {self.max_length}"
+        )
 
 
 @dataclass(frozen=True)
@@ -87,11 +97,17 @@ class FinetuneConfig:
     def __post_init__(self) -> None:
         check(self.epochs > 0, f"finetune.epochs must be > 0, got {self.epochs}")
         check(self.batch_size >= 1, f"finetune.batch_size must be >= 1, got {self.batch_size}")
-        check(0 < self.learning_rate < 1, f"finetune.learning_rate must lie in (0, 1), got {self.learning_rate}")
+        check(
+            0 < self.learning_rate < 1, f"finetune.learning_rate must lie in (0, 1), got {self.learning_rate}"
+        )
         check(self.weight_decay >= 0, f"finetune.weight_decay must be >= 0, got {self.weight_decay}")
-        check(0 <= self.warmup_ratio < 1, f"finetune.warmup_ratio must lie in [0, 1), got {self.warmup_ratio}")
+        check(
+            0 <= self.warmup_ratio < 1, f"finetune.warmup_ratio must lie in [0, 1), got {self.warmup_ratio}"
+        )
         check(self.lora_r >= 1, f"finetune.lora_r must be >= 1, got {self.lora_r}")
-        check(0 <= self.lora_dropout < 1, f"finetune.lora_dropout must lie in [0, 1), got {self.lora_dropout}")
+        check(
+            0 <= self.lora_dropout < 1, f"finetune.lora_dropout must lie in [0, 1), got {self.lora_dropout}"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,14 +128,19 @@ class AlignConfig:
         for name in ("learning_rates", "alphas", "betas"):
             values = getattr(self, name)
             check(len(values) > 0, f"align.{name} must list at least one value")
-        check(all(0 < v < 1 for v in self.learning_rates),
-              f"align.learning_rates must lie in (0, 1), got {list(self.learning_rates)}")
+        check(
+            all(0 < v < 1 for v in self.learning_rates),
+            f"align.learning_rates must lie in (0, 1), got {list(self.learning_rates)}",
+        )
         check(all(v >= 0 for v in self.alphas), f"align.alphas must be >= 0, got {list(self.alphas)}")
         check(all(v >= 0 for v in self.betas), f"align.betas must be >= 0, got {list(self.betas)}")
         check(self.max_epochs >= 1, f"align.max_epochs must be >= 1, got {self.max_epochs}")
         check(self.patience >= 1, f"align.patience must be >= 1, got {self.patience}")
         check(self.batch_size >= 1, f"align.batch_size must be >= 1, got {self.batch_size}")
-        check(0 < self.warmup_fraction < 1, f"align.warmup_fraction must lie in (0, 1), got {self.warmup_fraction}")
+        check(
+            0 < self.warmup_fraction < 1,
+            f"align.warmup_fraction must lie in (0, 1), got {self.warmup_fraction}",
+        )
 
 
 BASELINE_NAMES = (
@@ -141,8 +162,13 @@ class EvaluateConfig:
     def __post_init__(self) -> None:
         check(self.n_bins >= 2, f"evaluate.n_bins must be >= 2, got {self.n_bins}")
         unknown = sorted(set(self.baselines) - set(BASELINE_NAMES))
-        check(not unknown, f"evaluate.baselines has unknown name(s) {unknown}; allowed: {list(BASELINE_NAMES)}")
-        check("entropy" in self.baselines, "evaluate.baselines must include 'entropy' (the gates compare with it)")
+        check(
+            not unknown, f"evaluate.baselines has unknown name(s) {unknown}; allowed: {list(BASELINE_NAMES)}"
+        )
+        check(
+            "entropy" in self.baselines,
+            "evaluate.baselines must include 'entropy' (the gates compare with it)",
+        )
 
 
 @dataclass(frozen=True)
@@ -159,18 +185,30 @@ class GatesConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        check(self.bootstrap_samples >= 100,
-              f"gates.bootstrap_samples must be >= 100, got {self.bootstrap_samples}")
-        check(0.5 <= self.confidence_level < 1,
-              f"gates.confidence_level must lie in [0.5, 1), got {self.confidence_level}")
+        check(
+            self.bootstrap_samples >= 100,
+            f"gates.bootstrap_samples must be >= 100, got {self.bootstrap_samples}",
+        )
+        check(
+            0.5 <= self.confidence_level < 1,
+            f"gates.confidence_level must lie in [0.5, 1), got {self.confidence_level}",
+        )
         check(0 < self.max_ece <= 1, f"gates.max_ece must lie in (0, 1], got {self.max_ece}")
         for name in ("champion_auroc_tolerance", "champion_ece_tolerance", "max_accuracy_drop"):
             value = getattr(self, name)
             check(0 <= value <= 1, f"gates.{name} must lie in [0, 1], got {value}")
-        check(-1 <= self.ci_lower_bound < 1, f"gates.ci_lower_bound must lie in [-1, 1), got {self.ci_lower_bound}")
-        check(0 <= self.ece_vs_entropy_tolerance <= 1,
-              f"gates.ece_vs_entropy_tolerance must lie in [0, 1], got {self.ece_vs_entropy_tolerance}")
-        check(-1 < self.min_auroc_gain < 1, f"gates.min_auroc_gain must lie in (-1, 1), got {self.min_auroc_gain}")
+        check(
+            -1 <= self.ci_lower_bound < 1,
+            f"gates.ci_lower_bound must lie in [-1, 1), got {self.ci_lower_bound}",
+        )
+        check(
+            0 <= self.ece_vs_entropy_tolerance <= 1,
+            f"gates.ece_vs_entropy_tolerance must lie in [0, 1], got {self.ece_vs_entropy_tolerance}",
+        )
+        check(
+            -1 < self.min_auroc_gain < 1,
+            f"gates.min_auroc_gain must lie in (-1, 1), got {self.min_auroc_gain}",
+        )
 
 
 @dataclass(frozen=True)

@@ -54,13 +54,29 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
 
     # 2. nothing changed: every stage after fetch is skipped and nothing is registered
     again = _retrain()
-    assert _stages(again) == {"fetch": False, "prepare": True, "finetune": True, "features": True,
-                              "align": True, "evaluate": True, "gate": True, "register": True}
+    assert _stages(again) == {
+        "fetch": False,
+        "prepare": True,
+        "finetune": True,
+        "features": True,
+        "align": True,
+        "evaluate": True,
+        "gate": True,
+        "register": True,
+    }
     assert _registry(project)[0] == [1]
 
     # 3. a challenger that fails a gate: registered as challenger, champion unchanged
-    write_params(project, gates={"ci_lower_bound": -1.0, "min_auroc_gain": -0.99, "max_ece": 1e-4,
-                                 "ece_vs_entropy_tolerance": 1.0, "bootstrap_samples": 200})
+    write_params(
+        project,
+        gates={
+            "ci_lower_bound": -1.0,
+            "min_auroc_gain": -0.99,
+            "max_ece": 1e-4,
+            "ece_vs_entropy_tolerance": 1.0,
+            "bootstrap_samples": 200,
+        },
+    )
     failing = _retrain()
     assert _stages(failing)["finetune"] is True  # only the gate changed
     report = json.loads(Path("reports/gate_report.json").read_text())
@@ -70,8 +86,17 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert _registry(project) == ([1, 2], {"champion": "1", "challenger": "2"})
 
     # 4. a passing challenger (different grid) is compared with v1 and promoted
-    write_params(project, align={"alphas": [0.01], "learning_rates": [1e-3], "betas": [0.01],
-                                 "max_epochs": 5, "patience": 2, "batch_size": 32})
+    write_params(
+        project,
+        align={
+            "alphas": [0.01],
+            "learning_rates": [1e-3],
+            "betas": [0.01],
+            "max_epochs": 5,
+            "patience": 2,
+            "batch_size": 32,
+        },
+    )
     _retrain()
     versions, aliases = _registry(project)
     assert versions == [1, 2, 3]
@@ -88,9 +113,11 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
 
     mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
     texts = pd.read_csv(project / "tiny.csv")["text"].head(7).tolist()
-    served = mlflow.pyfunc.load_model("models:/alien-classifier@champion").predict(pd.DataFrame({"text": texts}))
-    from alien.tracking.champion import load_champion
+    served = mlflow.pyfunc.load_model("models:/alien-classifier@champion").predict(
+        pd.DataFrame({"text": texts})
+    )
     from alien.config import load_params
+    from alien.tracking.champion import load_champion
 
     version, local = load_champion(load_params("params.yaml").registry)
     assert version == "1"
@@ -102,8 +129,17 @@ def test_failure_midway_leaves_registry_as_it_was(project, monkeypatch):
 
     _retrain()
     before = _registry(project)
-    write_params(project, align={"alphas": [1.0], "learning_rates": [1e-3], "betas": [0.01],
-                                 "max_epochs": 3, "patience": 2, "batch_size": 32})
+    write_params(
+        project,
+        align={
+            "alphas": [1.0],
+            "learning_rates": [1e-3],
+            "betas": [0.01],
+            "max_epochs": 3,
+            "patience": 2,
+            "batch_size": 32,
+        },
+    )
 
     def boom(*args, **kwargs):
         raise RuntimeError("registry write failed")

@@ -16,8 +16,9 @@ from tests.project import make_tiny_project
 
 def _dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, env=env, text=True,
-                          capture_output=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dvc", *args], cwd=root, env=env, text=True, capture_output=True, check=False
+    )
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,27 @@ import pytest
 from alien.config import GatesConfig
 from alien.gates import ChampionMetrics, evaluate_gates
 
-CFG = GatesConfig(min_auroc_gain=0.01, max_ece=0.1, champion_auroc_tolerance=0.005,
-                  champion_ece_tolerance=0.005, max_accuracy_drop=0.02)
+CFG = GatesConfig(
+    min_auroc_gain=0.01,
+    max_ece=0.1,
+    champion_auroc_tolerance=0.005,
+    champion_ece_tolerance=0.005,
+    max_accuracy_drop=0.02,
+)
 GOOD = {"roc_auc": 0.80, "ece": 0.03}
 ENT = {"roc_auc": 0.75, "ece": 0.08}
 CI_GOOD = {"delta": 0.05, "low": 0.02, "high": 0.08}
 
 
 def _report(**overrides):
-    kwargs = {"alien": GOOD, "entropy": ENT, "auroc_ci": CI_GOOD, "accuracy": 0.85,
-              "champion": None, "config": CFG}
+    kwargs = {
+        "alien": GOOD,
+        "entropy": ENT,
+        "auroc_ci": CI_GOOD,
+        "accuracy": 0.85,
+        "champion": None,
+        "config": CFG,
+    }
     kwargs.update(overrides)
     return evaluate_gates(**kwargs)
 
@@ -23,8 +34,12 @@ def test_first_run_without_champion_passes_and_says_no_champion():
     report = _report()
     assert report.passed
     status = {g.name: g.status for g in report.gates}
-    assert status == {"auroc_vs_entropy": "pass", "calibration": "pass",
-                      "champion": "no champion", "accuracy": "no champion"}
+    assert status == {
+        "auroc_vs_entropy": "pass",
+        "calibration": "pass",
+        "champion": "no champion",
+        "accuracy": "no champion",
+    }
     assert report.to_dict()["champion"] is None
 
 

@@ -55,7 +55,7 @@ def test_yaml_string_numbers_are_accepted_and_lists_become_tuples():
 
 
 def test_missing_file_and_bad_yaml(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.yaml"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.yaml"):
         load_params(tmp_path / "nope.yaml")
     bad = tmp_path / "params.yaml"
     bad.write_text("data: [unclosed")
