@@ -52,6 +52,7 @@ class AlienPyfuncModel(PythonModel):
     def load_context(self, context: PythonModelContext) -> None:
         from alien.model import AlienClassifier
 
+        self.batch_size = int((context.model_config or {}).get("batch_size", self.batch_size))
         self.classifier = AlienClassifier.load(context.artifacts[ARTIFACT_KEY])
 
     def predict(
@@ -157,6 +158,8 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     """
     from alien.model import CONFIG_FILE
 
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     model_dir = Path(model_dir)
     config = model_dir / CONFIG_FILE
     if not config.is_file():
@@ -165,7 +168,9 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     example = pd.DataFrame({TEXT_COLUMN: ["a short example sentence"]})
     return mlflow.pyfunc.log_model(
         name=name,
-        python_model=AlienPyfuncModel(batch_size=batch_size),
+        # models from code: the entry file is logged as source, so nothing is pickled
+        python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+        model_config={"batch_size": batch_size},
         artifacts={ARTIFACT_KEY: str(model_dir)},
         code_paths=[str(Path(alien.__file__).parent)],
         pip_requirements=pip_requirements(),
