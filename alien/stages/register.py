@@ -20,7 +20,6 @@ exactly as before; the MLflow run stays, marked FAILED, for the post-mortem.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,6 +30,7 @@ from typing import Any
 import yaml
 
 from alien.config import PathsConfig, RegistryConfig
+from alien.data.io import read_json, write_json
 from alien.stages._cli import StageResult, stage_main
 from alien.tracking.setup import RegistryUnavailableError, configure_tracking
 
@@ -65,18 +65,6 @@ class _Inputs:
     gate_report: dict[str, Any]
     params: dict[str, Any]
     data_version: dict[str, str]
-
-
-def _read_json_object(path: Path, what: str) -> dict[str, Any]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{what} not found at {path}; run the earlier stages first")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{what} {path} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{what} {path} must hold a JSON object, got {type(data).__name__}")
-    return data
 
 
 def validate_gate_report(report: Mapping[str, Any], *, where: str = "gate report") -> None:
@@ -125,14 +113,14 @@ def load_inputs(paths: PathsConfig, *, params_file: str | Path = "params.yaml") 
             f"deployable model folder {deployable} is missing or has no {CONFIG_FILE}; "
             "run the align stage first"
         )
-    metrics = _read_json_object(Path(paths.metrics), "metrics file")
+    metrics = read_json(paths.metrics, what="metrics file")
     methods = metrics.get("methods")
     if not isinstance(methods, dict) or "alien" not in methods:
         raise ValueError(
             f"metrics file {paths.metrics} must have 'methods' with an 'alien' entry, "
             f"got methods={sorted(methods) if isinstance(methods, dict) else methods!r}"
         )
-    gate_report = _read_json_object(Path(paths.gate_report), "gate report")
+    gate_report = read_json(paths.gate_report, what="gate report")
     validate_gate_report(gate_report, where=f"gate report {paths.gate_report}")
     params_path = Path(params_file)
     params: dict[str, Any] = {}
@@ -186,7 +174,6 @@ def run(
     """
     import mlflow
 
-    from alien.data.io import write_json
     from alien.tracking import registry as reg
     from alien.tracking.model_card import render_model_card
     from alien.tracking.pyfunc import log_alien_model
@@ -206,7 +193,7 @@ def run(
 
     with mlflow.start_run(run_name=f"{name}-register") as active:
         run_id = active.info.run_id
-        stages = {"align": _read_json_object(grid, "grid results")} if grid.is_file() else None
+        stages = {"align": read_json(grid, what="grid results")} if grid.is_file() else None
         log_pipeline_run(
             params=inputs.params, metrics=inputs.metrics, tags=tags, stages=stages,
             files=[paths.gate_report, gate_md, paths.metrics, params_file, "dvc.lock", grid],
