@@ -6,9 +6,10 @@ from prefect import task
 
 from alien.config import PathsConfig
 from alien.versioning import data_version, push
+from tasks.stages import RETRY
 
 
-@task(name="version-data", retries=2, retry_delay_seconds=10)
+@task(name="version-data", **RETRY)
 def version_data_task(paths: PathsConfig, *, push_to_remote: bool = True) -> dict[str, str | int]:
     pushed = push(["fetch", "prepare"]) if push_to_remote else 0
     return {**data_version(paths.raw), "files_pushed": pushed}

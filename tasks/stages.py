@@ -9,14 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import task
+from prefect import Task, task
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
 
 from alien.config import Params
 from alien.stages import align, evaluate, features, fetch, finetune, gate, prepare, register
 from alien.stages.incremental import run_incremental
 
 
-@task(name="fetch", retries=2, retry_delay_seconds=10)
+def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
+    """Retry network/registry failures; bad input fails the same way every time, so it does not retry."""
+    error = state.result(raise_on_failure=False)
+    return not isinstance(error, ValueError | TypeError | KeyError | FileNotFoundError)
+
+
+RETRY = {"retries": 2, "retry_delay_seconds": 10, "retry_condition_fn": transient_only}
+
+
+@task(name="fetch", **RETRY)
 def fetch_task(p: Params) -> dict[str, Any]:
     return run_incremental("fetch", lambda: fetch.run(p.data, p.paths)).to_dict()
 
@@ -48,11 +59,11 @@ def evaluate_task(p: Params) -> dict[str, Any]:
     return run_incremental("evaluate", lambda: evaluate.run(p.evaluate, p.paths)).to_dict()
 
 
-@task(name="gate", retries=2, retry_delay_seconds=10)
+@task(name="gate", **RETRY)
 def gate_task(p: Params) -> dict[str, Any]:
     return run_incremental("gate", lambda: gate.run(p.gates, p.registry, p.data, p.paths)).to_dict()
 
 
-@task(name="register", retries=2, retry_delay_seconds=10)
+@task(name="register", **RETRY)
 def register_task(p: Params) -> dict[str, Any]:
     return run_incremental("register", lambda: register.run(p.registry, p.paths)).to_dict()

@@ -150,3 +150,27 @@ def test_failure_midway_leaves_registry_as_it_was(project, monkeypatch):
     with pytest.raises(RuntimeError, match="registry write failed"):
         _retrain()
     assert _registry(project) == before
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        ("drop_label_column", "label"),
+        ("single_row_per_class", "split"),
+    ],
+)
+def test_bad_data_stops_early_and_registry_is_untouched(project, breakage, message):
+    _retrain()
+    before = _registry(project)
+    frame = pd.read_csv(project / "tiny.csv")
+    if breakage == "drop_label_column":
+        frame = frame.drop(columns=["label"])
+    else:  # far too few rows to fill train/validation/alignment/test
+        frame = frame.groupby("label").head(1)
+    frame.to_csv(project / "tiny.csv", index=False)
+    with pytest.raises(ValueError, match=message):
+        _retrain()
+    assert _registry(project) == before
+    # the previous pipeline outputs are still there for the next good run
+    assert Path("data/prepared/train.jsonl").is_file()
+    assert Path("models/deployable").is_dir()
