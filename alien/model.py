@@ -33,6 +33,7 @@ from transformers import AutoTokenizer as _AutoTokenizer
 
 import alien
 from alien.config.sections import Task
+from alien.entities import Aggregate, Entity, entities_per_example
 from alien.features import capture_features, check_task, encode, frozen
 from alien.head import AlienHead
 from alien.head_builder import build_alien_head, head_spec, num_labels_of
@@ -211,6 +212,33 @@ class AlienClassifier:
             label_names=self.label_names,
             example_ids=torch.cat(parts["example_ids"]).numpy() if token else None,
             word_ids=torch.cat(parts["word_ids"]).numpy() if token else None,
+        )
+
+    def predict_entities(
+        self, inputs: Sequence[Sequence[str]], *, batch_size: int = 32, aggregate: Aggregate = "max"
+    ) -> list[list[Entity]]:
+        """Entities of each input (a list of words), each with an aggregated ALIEN uncertainty.
+
+        Words cut off by ``max_length`` belong to no entity; see :mod:`alien.entities`.
+
+        Raises:
+            ValueError: not a token-classification model, its tags are not BIO, or see :meth:`predict`.
+        """
+        if self.task != "token-classification":
+            raise ValueError(
+                f"predict_entities needs a token-classification model, this one is {self.task!r}"
+            )
+        pred = self.predict(inputs, batch_size=batch_size)
+        if pred.example_ids is None or pred.word_ids is None:
+            raise RuntimeError("a token prediction without example_ids/word_ids")
+        return entities_per_example(
+            inputs,
+            pred.labels,
+            pred.uncertainty,
+            pred.example_ids,
+            pred.word_ids,
+            self.label_names,
+            aggregate=aggregate,
         )
 
     def parameter_overhead(self) -> dict[str, float]:

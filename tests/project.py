@@ -1,8 +1,12 @@
 """A tiny, real copy of the project for pipeline tests: the shipped params.yaml shrunk
-(tiny data, a tiny randomly initialised BERT, a 2-config grid), in a real git + DVC repo."""
+(tiny data, a tiny randomly initialised BERT, a 2-config grid), in a real git + DVC repo.
+
+``make_tiny_project(task="token-classification")`` swaps in a tiny CoNLL NER file and
+``family="llama"`` a tiny decoder backbone."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 import sys
@@ -60,15 +64,87 @@ def write_params(root: Path, **overrides: dict[str, Any]) -> Path:
     return path
 
 
-def make_tiny_project(root: Path, *, rows: int = 160, dvc: bool = True) -> Path:
-    """Lay out a runnable tiny project in ``root`` and return it."""
+PERSONS = ["alice", "bob", "carol smith", "dan brown", "eve"]
+PLACES = ["paris", "new york", "rome", "old town", "lima"]
+NER_TEMPLATES = [
+    "{per} loved the film in {loc}",
+    "one of the best movies of the year said {per}",
+    "a dull film from {loc} number {i}",
+    "{per} and {per2} watched it in {loc} number {i}",
+    "terrible acting and a stupid script",
+]
+
+
+def tiny_ner_records(n: int = 160, *, seed: int = 0) -> list[dict[str, list[str]]]:
+    """``n`` tiny BIO-tagged sentences (types ``per``/``loc``), deterministic for a seed.
+
+    Every seventh entity has the wrong type (so a trained model still errs) and
+    some sentences are longer than 32 tokens (so truncation drops words).
+    """
+    rng = random.Random(seed)
+    records, entities = [], 0
+    for i in range(n):
+        template = NER_TEMPLATES[i % len(NER_TEMPLATES)]
+        tokens: list[str] = []
+        tags: list[str] = []
+        for part in template.split():
+            if part.startswith("{") and part in ("{per}", "{per2}", "{loc}"):
+                kind = "loc" if part == "{loc}" else "per"
+                entities += 1
+                if entities % 7 == 0:
+                    kind = "per" if kind == "loc" else "loc"
+                words = rng.choice(PLACES if part == "{loc}" else PERSONS).split()
+                tokens += words
+                tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 1)
+            else:
+                tokens.append(part.format(i=i))
+                tags.append("O")
+        records.append({"tokens": tokens, "tags": tags})
+    return records
+
+
+def write_conll(path: Path, records: list[dict[str, list[str]]]) -> Path:
+    lines = []
+    for record in records:
+        lines += [f"{token}\t{tag}" for token, tag in zip(record["tokens"], record["tags"], strict=True)]
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def make_tiny_project(
+    root: Path,
+    *,
+    rows: int = 160,
+    dvc: bool = True,
+    task: str = "sequence-classification",
+    family: str = "bert",
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Lay out a runnable tiny project in ``root`` and return it.
+
+    Args:
+        root: the project folder (created).
+        rows: examples in the tiny dataset.
+        dvc: make it a git + DVC repository.
+        task: ``sequence-classification`` (tiny.csv) or ``token-classification`` (tiny.conll, BIO).
+        family: the tiny backbone, ``bert`` or ``llama`` (see :func:`tests.tiny.tiny_model`).
+        overrides: params sections to update after shrinking (e.g. ``{"finetune": {"method": "lora"}}``).
+    """
     root.mkdir(parents=True, exist_ok=True)
-    texts, labels = tiny_texts_and_labels(rows)
-    pd.DataFrame({"text": texts, "label": ["pos" if y else "neg" for y in labels]}).to_csv(
-        root / "tiny.csv", index=False
-    )
-    save_tiny_backbone(root / "tiny_backbone", "bert")
-    write_params(root)
+    params: dict[str, dict[str, Any]] = {}
+    if task == "token-classification":
+        write_conll(root / "tiny.conll", tiny_ner_records(rows))
+        params["data"] = {"source": str(root / "tiny.conll"), "task": task}
+    else:
+        texts, labels = tiny_texts_and_labels(rows)
+        pd.DataFrame({"text": texts, "label": ["pos" if y else "neg" for y in labels]}).to_csv(
+            root / "tiny.csv", index=False
+        )
+    save_tiny_backbone(root / "tiny_backbone", family)
+    for section, values in (overrides or {}).items():
+        params[section] = {**params.get(section, {}), **values}
+    write_params(root, **params)
     shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
     # dvc.yaml lists the stage code as dependencies
     shutil.copytree(ROOT / "alien", root / "alien", ignore=shutil.ignore_patterns("__pycache__"))

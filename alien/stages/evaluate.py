@@ -4,10 +4,19 @@ All methods score the same cached test features. Writes ``paths.metrics``
 (``{"methods": {name: metrics}, "task": {...}, "rows": {...}}``, a DVC metrics
 file) and ``paths.plots`` (reliability diagram and risk–coverage curve as JSON
 for ``dvc plots`` plus PNGs for reviewers).
+
+Token classification: every row is a word, so the uncertainty metrics and the
+task's ``accuracy``/``macro_f1`` are per word. With a BIO tag set the task
+metrics add entity-level ``entity_precision``/``entity_recall``/``entity_f1``
+(seqeval) over the words that survived truncation at ``backbone.max_length``:
+the cached features hold no row for the words cut off, and their gold tags are
+left out too (the score is that of the text the model saw; entities the cut
+removed are neither found nor missed).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,10 +28,12 @@ import torch
 from alien.baselines import make_baseline
 from alien.config import EvaluateConfig, PathsConfig
 from alien.data.io import atomic_directory, write_json
+from alien.entities import is_bio_scheme
 from alien.feature_set import FeatureSet
 from alien.metrics.collection import task_metrics, uncertainty_metrics
 from alien.metrics.curves import reliability_diagram, risk_coverage_curve
-from alien.model import AlienClassifier
+from alien.metrics.entity import entity_scores, tag_sequences
+from alien.model import CONFIG_FILE, AlienClassifier
 from alien.reporting.plots import plot_reliability_diagrams, plot_risk_coverage
 from alien.stages.features import load_split_features
 
@@ -46,6 +57,19 @@ def alien_scores(deployable: str | Path, fs: FeatureSet) -> np.ndarray:
     head = AlienClassifier.load(deployable).head.eval()
     with torch.inference_mode():
         return head(fs.features).numpy().astype(np.float64)
+
+
+def entity_metrics(test: FeatureSet, label_names: list[str]) -> dict[str, float]:
+    """Entity-level scores of a token test split (empty for sequence tasks or non-BIO tags)."""
+    if test.example_ids is None or not is_bio_scheme(label_names):
+        return {}
+    gold = tag_sequences(test.labels, test.example_ids, label_names)
+    predicted = tag_sequences(test.predictions, test.example_ids, label_names)
+    return entity_scores(gold, predicted)
+
+
+def _label_names(deployable: str | Path) -> list[str]:
+    return list(json.loads((Path(deployable) / CONFIG_FILE).read_text(encoding="utf-8"))["label_names"])
 
 
 def score_all(
@@ -78,6 +102,7 @@ def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
         for name, u in scores.items()
     }
     task = task_metrics(test.logits.numpy(), test.labels.numpy(), from_logits=True)
+    task.update(entity_metrics(test, _label_names(paths.deployable)))
 
     correct = 1 - errors
     reliability = {

@@ -53,10 +53,14 @@ def champion_metrics(
         )
     inputs, gold = split_inputs(read_split(paths.prepared, "test"), data.task)
     prediction = champion.predict(inputs)
-    gold_flat = np.asarray(_flatten(gold) if data.task == "token-classification" else gold)
-    pred_labels, u = np.asarray(prediction.labels).reshape(-1), np.asarray(prediction.uncertainty).reshape(-1)
-    keep = gold_flat >= 0
-    errors = (pred_labels[keep] != gold_flat[keep]).astype(np.int64)
+    u = np.asarray(prediction.uncertainty, dtype=np.float64).reshape(-1)
+    predicted = np.asarray(prediction.labels).reshape(-1)
+    if data.task == "token-classification":
+        gold_rows = _gold_of_rows(gold, prediction.example_ids, prediction.word_ids)
+    else:
+        gold_rows = np.asarray(gold, dtype=np.int64)
+    keep = gold_rows >= 0  # ignored words (-100) are not scored
+    errors = (predicted[keep] != gold_rows[keep]).astype(np.int64)
     return ChampionMetrics(
         version=version,
         roc_auc=roc_auc(u[keep], errors),
@@ -65,8 +69,17 @@ def champion_metrics(
     )
 
 
-def _flatten(nested: list[list[int]]) -> list[int]:
-    return [x for row in nested for x in row]
+def _gold_of_rows(gold: list[list[int]], example_ids: Any, word_ids: Any) -> np.ndarray:
+    """The gold tag of each prediction row, found by (example, word).
+
+    A token prediction has rows only for the words that survived truncation, so
+    rows and the flattened gold tags do not line up position by position.
+    """
+    if example_ids is None or word_ids is None:
+        raise ValueError("a token-classification prediction must carry example_ids and word_ids")
+    return np.asarray(
+        [gold[int(e)][int(w)] for e, w in zip(example_ids, word_ids, strict=True)], dtype=np.int64
+    )
 
 
 def build_report(gates: GatesConfig, paths: PathsConfig, champion: ChampionMetrics | None) -> GateReport:

@@ -3,8 +3,11 @@
 Input: a DataFrame with a ``text`` column. Output, one row per input:
 ``label`` (class name), ``label_id``, ``probabilities`` (one list per row) and
 ``uncertainty`` (ALIEN), all from one backbone forward per batch. For a
-token-classification model the text is split on whitespace into words and each
-column holds one value per word.
+token-classification model the text is split on whitespace into words, each
+column holds one value per word that survived truncation, and a BIO tagger adds
+``entities``: per row a list of ``{text, type, start_word, end_word,
+uncertainty}`` (the entity's uncertainty is the maximum of its words', see
+:mod:`alien.entities`; ``end_word`` is inclusive).
 
 The model's artifact is the deployable folder itself (safetensors + JSON);
 ``alien`` travels with it as ``code_paths`` so the pyfunc loads wherever its
@@ -28,14 +31,15 @@ import pandas as pd
 from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel, PythonModelContext
-from mlflow.types import ColSpec, DataType, Schema
-from mlflow.types.schema import Array
+from mlflow.types import ColSpec, DataType, Schema, TensorSpec
+from mlflow.types.schema import Array, Object, Property
 
 import alien
 
 ARTIFACT_KEY = "deployable"
 TEXT_COLUMN = "text"
 OUTPUT_COLUMNS = ("label", "label_id", "probabilities", "uncertainty")
+ENTITIES_COLUMN = "entities"
 # Packages the pyfunc needs besides alien's core dependencies.
 _SERVING_PACKAGES = ("mlflow", "cloudpickle")
 
@@ -74,9 +78,12 @@ class AlienPyfuncModel(PythonModel):
 
 def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32) -> pd.DataFrame:
     """The pyfunc output for ``texts`` (see the module docstring)."""
+    from alien.entities import entities_per_example, is_bio_scheme
+
     names = list(classifier.label_names)
     if classifier.task == "token-classification":
-        pred = classifier.predict([t.split() for t in texts], batch_size=batch_size)
+        words = [t.split() for t in texts]
+        pred = classifier.predict(words, batch_size=batch_size)
         rows: list[dict[str, list[Any]]] = [{c: [] for c in OUTPUT_COLUMNS} for _ in texts]
         for i, row in enumerate(pred.example_ids):
             out = rows[int(row)]
@@ -84,7 +91,13 @@ def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32
             out["label_id"].append(int(pred.labels[i]))
             out["probabilities"].append(pred.probabilities[i].astype(np.float64).tolist())
             out["uncertainty"].append(float(pred.uncertainty[i]))
-        return pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
+        frame = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
+        if is_bio_scheme(names):
+            entities = entities_per_example(
+                words, pred.labels, pred.uncertainty, pred.example_ids, pred.word_ids, names
+            )
+            frame[ENTITIES_COLUMN] = [[e.to_dict() for e in found] for found in entities]
+        return frame
     pred = classifier.predict(texts, batch_size=batch_size)
     return pd.DataFrame(
         {
@@ -96,18 +109,28 @@ def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32
     )
 
 
-def model_signature(task: str) -> ModelSignature:
-    """Input ``text: string``; the output columns typed for ``task``."""
+def model_signature(task: str, *, entities: bool = False) -> ModelSignature:
+    """Input ``text: string``; the output columns typed for ``task`` (``entities``: a BIO tagger)."""
     inputs = Schema([ColSpec(DataType.string, TEXT_COLUMN)])
     if task == "token-classification":
-        outputs = Schema(
-            [
-                ColSpec(Array(DataType.string), "label"),
-                ColSpec(Array(DataType.long), "label_id"),
-                ColSpec(Array(Array(DataType.double)), "probabilities"),
-                ColSpec(Array(DataType.double), "uncertainty"),
-            ]
-        )
+        columns: list[ColSpec | TensorSpec] = [
+            ColSpec(Array(DataType.string), "label"),
+            ColSpec(Array(DataType.long), "label_id"),
+            ColSpec(Array(Array(DataType.double)), "probabilities"),
+            ColSpec(Array(DataType.double), "uncertainty"),
+        ]
+        if entities:
+            entity = Object(
+                [
+                    Property("text", DataType.string),
+                    Property("type", DataType.string),
+                    Property("start_word", DataType.long),
+                    Property("end_word", DataType.long),
+                    Property("uncertainty", DataType.double),
+                ]
+            )
+            columns.append(ColSpec(Array(entity), ENTITIES_COLUMN))
+        outputs = Schema(columns)
     else:
         outputs = Schema(
             [
@@ -164,7 +187,11 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     config = model_dir / CONFIG_FILE
     if not config.is_file():
         raise FileNotFoundError(f"{config} is missing; is {model_dir} a deployable AlienClassifier folder?")
-    task = json.loads(config.read_text()).get("task", "sequence-classification")
+    from alien.entities import is_bio_scheme
+
+    meta = json.loads(config.read_text())
+    task = meta.get("task", "sequence-classification")
+    bio = task == "token-classification" and is_bio_scheme(meta.get("label_names", []))
     example = pd.DataFrame({TEXT_COLUMN: ["a short example sentence"]})
     return mlflow.pyfunc.log_model(
         name=name,
@@ -174,6 +201,6 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
         artifacts={ARTIFACT_KEY: str(model_dir)},
         code_paths=[str(Path(alien.__file__).parent)],
         pip_requirements=pip_requirements(),
-        signature=model_signature(task),
+        signature=model_signature(task, entities=bio),
         input_example=example,
     )

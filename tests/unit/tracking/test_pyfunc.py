@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alien.entities import bio_spans
 from alien.model import AlienClassifier
-from alien.tracking.pyfunc import AlienPyfuncModel, predictions_frame
+from alien.tracking.pyfunc import AlienPyfuncModel, model_signature, predictions_frame
 from tests.tiny import tiny_model, tiny_tokenizer
 
 
@@ -29,3 +30,42 @@ def test_predict_requires_a_text_column() -> None:
         model.predict(None, pd.DataFrame({"sentence": ["x"]}))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="batch_size"):
         AlienPyfuncModel(batch_size=0)
+
+
+def test_bio_token_model_adds_entities_with_max_word_uncertainty() -> None:
+    tags = ["O", "B-loc", "I-loc", "B-per", "I-per"]
+    classifier = AlienClassifier.from_model(
+        tiny_model("bert-token", num_labels=len(tags), seed=3), tiny_tokenizer(), max_length=8,
+        label_names=tags, task="token-classification",
+    )  # fmt: skip
+    texts = ["a warm funny film", "one of the best movies of the year"]
+    out = predictions_frame(classifier, texts)
+    assert len(out["label"][1]) < 8  # truncated: only surviving words get a row
+    found = 0
+    for row in range(len(texts)):
+        words = texts[row].split()
+        labels, u = out["label"][row], out["uncertainty"][row]
+        expected = [
+            {"text": " ".join(words[s : e + 1]), "type": k, "start_word": s, "end_word": e,
+             "uncertainty": max(u[s : e + 1])}
+            for k, s, e in bio_spans(labels)
+        ]  # fmt: skip
+        assert out["entities"][row] == expected
+        found += len(expected)
+    assert found > 0
+
+
+def test_non_bio_token_model_has_no_entities_column() -> None:
+    classifier = AlienClassifier.from_model(
+        tiny_model("bert-token", num_labels=2), tiny_tokenizer(), max_length=16,
+        label_names=["NOUN", "VERB"], task="token-classification",
+    )  # fmt: skip
+    assert "entities" not in predictions_frame(classifier, ["a warm film"]).columns
+
+
+def test_signature_lists_entities_only_for_bio_taggers() -> None:
+    assert "entities" in model_signature("token-classification", entities=True).outputs.input_names()
+    assert "entities" not in model_signature("token-classification").outputs.input_names()
+    assert model_signature("sequence-classification").outputs.input_names() == [
+        "label", "label_id", "probabilities", "uncertainty",
+    ]  # fmt: skip

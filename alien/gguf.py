@@ -1,0 +1,68 @@
+"""Turning a GGUF checkpoint into a plain float32 Hugging Face folder, once.
+
+``transformers`` can read a (quantised) GGUF file, but dequantising takes tens
+of seconds and a GGUF-loaded model refuses ``save_pretrained``. So the model is
+loaded from the GGUF file once, its state dict poured into a model rebuilt from
+the same config, and that model saved as safetensors together with the
+tokenizer GGUF carries. Every later load reads the fp32 folder (under a second
+for a 135M decoder) and can become any ``AutoModelFor...`` head.
+
+Needs the ``gguf`` package (imported only here, on first use).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+
+def dequantize_gguf(gguf_path: str | Path, destination: str | Path) -> float:
+    """Write ``gguf_path`` as a float32 Hugging Face folder (model + tokenizer) at ``destination``.
+
+    The folder appears all at once (written to a temporary sibling, then
+    renamed); an existing ``destination`` is an error, not overwritten.
+
+    Args:
+        gguf_path: a ``.gguf`` file of a causal language model.
+        destination: the folder to create.
+
+    Returns:
+        Seconds spent loading and dequantising the GGUF file.
+
+    Raises:
+        FileNotFoundError: ``gguf_path`` is not a file.
+        FileExistsError: ``destination`` already exists.
+        RuntimeError: the ``gguf`` package is not installed.
+    """
+    source = Path(gguf_path)
+    target = Path(destination)
+    if not source.is_file():
+        raise FileNotFoundError(f"GGUF file not found: {source}")
+    if target.exists():
+        raise FileExistsError(f"{target} already exists; remove it to convert again")
+    if importlib.util.find_spec("gguf") is None:
+        raise RuntimeError(f"reading {source.name} needs the 'gguf' package: pip install gguf")
+    start = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    loaded = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
+    seconds = time.perf_counter() - start
+    # A fresh model from the same config is an ordinary model that save_pretrained accepts.
+    model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict(), strict=True)
+    del loaded
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return seconds

@@ -1,0 +1,209 @@
+"""The whole pipeline, stage by stage, for the other task and backbone shapes.
+
+(a) a tiny BERT tagging a tiny CoNLL NER set (``data.task: token-classification``);
+(b) a tiny Llama sequence classifier fine-tuned with ``finetune.method: lora``.
+Only params.yaml differs from the default project. Each runs fetch → … → register
+once (a module fixture) and the tests check what the stages left behind.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from alien.config import Params, load_params
+from alien.data.io import read_labels, read_split
+from alien.head_builder import build_alien_head
+from alien.stages import align, evaluate, features, fetch, finetune, gate, prepare, register
+from alien.stages.features import load_split_features, split_inputs
+from alien.uncertainty import normalized_entropy
+from tests.project import make_tiny_project
+
+GATES = {"auroc_vs_entropy", "calibration", "champion", "accuracy"}
+
+
+@dataclass
+class PipelineRun:
+    root: Path
+    params: Params
+    results: dict[str, Any]
+
+
+def run_pipeline(params: Params) -> dict[str, Any]:
+    """Every stage in dvc.yaml's order, as the flow calls them."""
+    p = params
+    return {
+        "fetch": fetch.run(p.data, p.paths),
+        "prepare": prepare.run(p.data, p.paths),
+        "finetune": finetune.run(p.backbone, p.finetune, p.data, p.paths),
+        "features": features.run(p.data, p.backbone, p.paths),
+        "align": align.run(p.align, p.backbone, p.data, p.paths),
+        "evaluate": evaluate.run(p.evaluate, p.paths),
+        "gate": gate.run(p.gates, p.registry, p.data, p.paths),
+        "register": register.run(p.registry, p.paths),
+    }
+
+
+def _project(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs: Any):
+    root = make_tiny_project(tmp_path_factory.mktemp(name) / "project", dvc=False, **kwargs)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        params = load_params("params.yaml")
+        yield PipelineRun(root, params, run_pipeline(params))
+
+
+@pytest.fixture(scope="module")
+def ner(tmp_path_factory):
+    yield from _project(
+        tmp_path_factory, "ner", task="token-classification", overrides={"backbone": {"max_length": 24}}
+    )
+
+
+@pytest.fixture(scope="module")
+def decoder(tmp_path_factory):
+    yield from _project(
+        tmp_path_factory, "decoder", family="llama", overrides={"finetune": {"method": "lora", "epochs": 2}}
+    )
+
+
+def _served(run: PipelineRun, texts: list[str]) -> pd.DataFrame:
+    import mlflow
+
+    registration = json.loads(Path(run.params.paths.registration).read_text())
+    alias = "champion" if registration["promoted"] else "challenger"
+    mlflow.set_tracking_uri(f"sqlite:///{run.root / 'mlflow.db'}")
+    model = mlflow.pyfunc.load_model(f"models:/{run.params.registry.model_name}@{alias}")
+    return model.predict(pd.DataFrame({"text": texts}))
+
+
+def _assert_exact_entropy_init(run: PipelineRun) -> None:
+    """A head copied from the pipeline's fine-tuned backbone reproduces its entropy on the cached features."""
+    from alien.backbone import load_finetuned
+
+    model, _ = load_finetuned(run.params.paths.backbone, task=run.params.data.task)
+    head = build_alien_head(model)
+    test = load_split_features(run.params.paths, "test")
+    with torch.no_grad():
+        torch.testing.assert_close(head.logits(test.features), test.logits, atol=1e-5, rtol=1e-5)
+        u = head(test.features)
+    expected = normalized_entropy(test.logits).clamp(head.eps, 1 - head.eps)
+    assert float((u - expected).abs().max()) <= 1e-6
+
+
+def _assert_common(run: PipelineRun) -> None:
+    grid = json.loads(Path(run.params.paths.grid).read_text())
+    assert len(grid["trials"]) == 2  # SHRINK's 2-config grid ran
+    report = json.loads(Path(run.params.paths.gate_report).read_text())
+    assert {g["name"] for g in report["gates"]} == GATES
+    registration = run.results["register"]
+    assert registration.version == "1"
+    assert registration.promoted == report["passed"]
+
+
+# --- (a) NER ------------------------------------------------------------------------------
+
+
+def test_ner_pipeline_aligns_gates_and_registers(ner: PipelineRun) -> None:
+    _assert_common(ner)
+    assert ner.results["prepare"].task == "token-classification"
+    assert set(read_labels(ner.params.paths.prepared)) == {"O", "B-per", "I-per", "B-loc", "I-loc"}
+    _assert_exact_entropy_init(ner)
+
+
+def test_ner_entity_metrics_match_the_deployed_models_entities(ner: PipelineRun) -> None:
+    from alien.metrics.entity import entity_scores
+    from alien.model import AlienClassifier
+
+    task = json.loads(Path(ner.params.paths.metrics).read_text())["task"]
+    assert {"entity_precision", "entity_recall", "entity_f1", "entity_support"} <= set(task)
+    records = read_split(ner.params.paths.prepared, "test")
+    words, gold = split_inputs(records, "token-classification")
+    names = read_labels(ner.params.paths.prepared)
+    classifier = AlienClassifier.load(ner.params.paths.deployable)
+    pred = classifier.predict(words)
+    surviving = np.bincount(pred.example_ids, minlength=len(words))
+    assert surviving.sum() < sum(map(len, words))  # max_length=24 cut some words off
+    gold_tags = [[names[t] for t in tags[:n]] for tags, n in zip(gold, surviving, strict=True)]
+    pred_tags: list[list[str]] = [[] for _ in words]
+    for e, label in zip(pred.example_ids, pred.labels, strict=True):
+        pred_tags[e].append(names[label])
+    expected = entity_scores(gold_tags, pred_tags)
+    for key, value in expected.items():
+        assert task[key] == pytest.approx(value, abs=1e-9), key
+    assert task["entity_support"] > 0
+
+
+def _assert_champion_scores_like_itself(run: PipelineRun) -> None:
+    """The gate scores the registered champion (= this very model) on test: identical numbers."""
+    p = run.params
+    assert run.results["register"].promoted
+    result = gate.run(p.gates, p.registry, p.data, p.paths)
+    assert result.champion_version == "1"
+    report = json.loads(Path(p.paths.gate_report).read_text())
+    metrics = json.loads(Path(p.paths.metrics).read_text())
+    champion = report["champion"]
+    assert champion["accuracy"] == pytest.approx(metrics["task"]["accuracy"], abs=1e-9)
+    assert champion["roc_auc"] == pytest.approx(metrics["methods"]["alien"]["roc_auc"], abs=1e-6)
+    assert champion["ece"] == pytest.approx(metrics["methods"]["alien"]["ece"], abs=1e-6)
+    assert {g["name"]: g["status"] for g in report["gates"]}["champion"] == "pass"
+
+
+def test_ner_champion_is_matched_word_by_word_despite_truncation(ner: PipelineRun) -> None:
+    _assert_champion_scores_like_itself(ner)
+
+
+def test_ner_pyfunc_from_registry_matches_in_process_model(ner: PipelineRun) -> None:
+    from alien.model import AlienClassifier
+
+    records = read_split(ner.params.paths.prepared, "test")[:6]
+    texts = [" ".join(r["tokens"]) for r in records]
+    served = _served(ner, texts)
+    local = AlienClassifier.load(ner.params.paths.deployable)
+    words = [t.split() for t in texts]
+    pred = local.predict(words)
+    for i in range(len(texts)):
+        np.testing.assert_allclose(
+            served["uncertainty"][i], pred.uncertainty[pred.example_ids == i], atol=1e-6
+        )
+    expected = [[e.to_dict() for e in row] for row in local.predict_entities(words)]
+    for got, want in zip(served["entities"], expected, strict=True):
+        assert [(e["text"], e["type"], e["start_word"], e["end_word"]) for e in got] == [
+            (e["text"], e["type"], e["start_word"], e["end_word"]) for e in want
+        ]
+        np.testing.assert_allclose(
+            [e["uncertainty"] for e in got], [e["uncertainty"] for e in want], atol=1e-6
+        )
+
+
+# --- (b) decoder + LoRA -------------------------------------------------------------------
+
+
+def test_decoder_lora_pipeline_aligns_gates_and_registers(decoder: PipelineRun) -> None:
+    _assert_common(decoder)
+    tuned = decoder.results["finetune"]
+    assert tuned.method == "lora" and tuned.lora_target_modules == ("q_proj", "v_proj")
+    assert 0 < tuned.trainable_params < tuned.total_params / 2
+    _assert_exact_entropy_init(decoder)
+
+
+def test_decoder_champion_scores_like_itself(decoder: PipelineRun) -> None:
+    _assert_champion_scores_like_itself(decoder)
+
+
+def test_decoder_pyfunc_from_registry_matches_in_process_model(decoder: PipelineRun) -> None:
+    from alien.model import AlienClassifier
+
+    texts = [r["text"] for r in read_split(decoder.params.paths.prepared, "test")[:8]]
+    texts.append("a much longer review than the others that will be padded in its batch " * 2)
+    served = _served(decoder, texts)
+    local = AlienClassifier.load(decoder.params.paths.deployable).predict(texts)
+    np.testing.assert_allclose(served["uncertainty"].to_numpy(), local.uncertainty, atol=1e-6)
+    assert served["label_id"].tolist() == local.labels.tolist()
