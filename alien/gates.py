@@ -71,7 +71,12 @@ class GateReport:
         }
 
     def to_markdown(self) -> str:
-        verdict = "PASSED — promote" if self.passed else "FAILED — keep the current champion"
+        if self.passed:
+            verdict = "PASSED — promote"
+        elif self.champion is None:
+            verdict = "FAILED — do not promote (there is no champion yet)"
+        else:
+            verdict = f"FAILED — keep the current champion (v{self.champion.version})"
         lines = [f"**Gate verdict: {verdict}**", "", "| gate | status | detail |", "|---|---|---|"]
         lines += [f"| {g.name} | {g.status} | {g.detail} |" for g in self.gates]
         return "\n".join(lines) + "\n"
