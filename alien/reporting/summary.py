@@ -26,10 +26,15 @@ def render_run_summary(
     if registration.is_file():
         reg = json.loads(registration.read_text())
         verdict = "promoted to @champion" if reg.get("promoted") else "registered as @challenger only"
+        champion = reg.get("champion_version")
+        where = (
+            f"`models:/{reg.get('model_name')}@champion` = version {champion}"
+            if champion
+            else "none yet (no version has passed the gates)"
+        )
         lines += [
             "",
             f"Model `{reg.get('model_name')}` version {reg.get('version')}: {verdict}.",
-            f"Champion: `models:/{reg.get('model_name')}@champion` = version "
-            f"{reg.get('champion_version')} (tracking URI `{reg.get('tracking_uri')}`).",
+            f"Champion: {where}; tracking URI `{reg.get('tracking_uri')}`.",
         ]
     return "\n".join(lines) + "\n"
