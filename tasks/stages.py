@@ -14,8 +14,8 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
 from alien.config import Params
-from alien.stages import align, evaluate, features, fetch, finetune, gate, prepare, register
 from alien.stages.incremental import run_incremental
+from alien.stages.pipeline import stage_runner
 
 
 def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
@@ -27,43 +27,45 @@ def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> b
 RETRY = {"retries": 2, "retry_delay_seconds": 10, "retry_condition_fn": transient_only}
 
 
+def _run(name: str, p: Params) -> dict[str, Any]:
+    return run_incremental(name, lambda: stage_runner(name)(p)).to_dict()
+
+
 @task(name="fetch", **RETRY)
 def fetch_task(p: Params) -> dict[str, Any]:
-    return run_incremental("fetch", lambda: fetch.run(p.data, p.paths)).to_dict()
+    return _run("fetch", p)
 
 
 @task(name="prepare")
 def prepare_task(p: Params) -> dict[str, Any]:
-    return run_incremental("prepare", lambda: prepare.run(p.data, p.paths)).to_dict()
+    return _run("prepare", p)
 
 
 @task(name="finetune")
 def finetune_task(p: Params) -> dict[str, Any]:
-    return run_incremental(
-        "finetune", lambda: finetune.run(p.backbone, p.finetune, p.data, p.paths)
-    ).to_dict()
+    return _run("finetune", p)
 
 
 @task(name="features")
 def features_task(p: Params) -> dict[str, Any]:
-    return run_incremental("features", lambda: features.run(p.data, p.backbone, p.paths)).to_dict()
+    return _run("features", p)
 
 
 @task(name="align")
 def align_task(p: Params) -> dict[str, Any]:
-    return run_incremental("align", lambda: align.run(p.align, p.backbone, p.data, p.paths)).to_dict()
+    return _run("align", p)
 
 
 @task(name="evaluate")
 def evaluate_task(p: Params) -> dict[str, Any]:
-    return run_incremental("evaluate", lambda: evaluate.run(p.evaluate, p.paths)).to_dict()
+    return _run("evaluate", p)
 
 
 @task(name="gate", **RETRY)
 def gate_task(p: Params) -> dict[str, Any]:
-    return run_incremental("gate", lambda: gate.run(p.gates, p.registry, p.data, p.paths)).to_dict()
+    return _run("gate", p)
 
 
 @task(name="register", **RETRY)
 def register_task(p: Params) -> dict[str, Any]:
-    return run_incremental("register", lambda: register.run(p.registry, p.paths)).to_dict()
+    return _run("register", p)
