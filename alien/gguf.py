@@ -52,8 +52,12 @@ def dequantize_gguf(gguf_path: str | Path, destination: str | Path) -> float:
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
     loaded = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
     seconds = time.perf_counter() - start
-    # A fresh model from the same config is an ordinary model that save_pretrained accepts.
-    model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+    # A fresh model from the same config, minus the GGUF quantization record, is an ordinary
+    # float32 model: save_pretrained accepts it and Trainer/peft will train it.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict(), strict=True)
     del loaded
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 import zipfile
 from pathlib import Path
@@ -357,6 +358,8 @@ def test_dequantize_gguf_writes_an_equivalent_plain_folder(tmp_path: Path) -> No
     out = tmp_path / "out"
     assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"]  # no staging leftovers
+    # a plain float32 model: no quantization record, or Trainer refuses to fine-tune it
+    assert "quantization_config" not in json.loads((out / "config.json").read_text())
     reference = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name).eval()
     reference_tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     plain = AutoModelForCausalLM.from_pretrained(out).eval()
