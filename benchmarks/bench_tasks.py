@@ -35,7 +35,7 @@ SCENARIOS: dict[str, dict[str, dict[str, Any]]] = {
     "wnut16-minilm": {
         "data": {"source": "package:wnut16", "task": "token-classification", "max_rows": None},
         "backbone": {"name": "package:minilm", "max_length": 64},
-        "finetune": {"method": "full", "epochs": 3, "learning_rate": 1e-4},
+        "finetune": {"method": "full", "epochs": 8, "learning_rate": 2e-4},
     },
     "rt-smollm2-lora": {
         "data": {"source": "package:rotten_tomatoes", "max_rows": 2000},
