@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run repro test test-slow lint bench clean
+.PHONY: help install run repro test test-slow lint bench bench-tasks clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ lint: install  ## ruff + mypy
 bench: install  ## print the performance targets (inference overhead, grid time)
 	$(BIN)/python benchmarks/bench_inference.py
 	$(BIN)/python benchmarks/bench_grid.py
+
+bench-tasks: install  ## NER (WNUT-16 + MiniLM) and decoder (SmolLM2 + LoRA) on real assets (~10 min)
+	$(BIN)/python benchmarks/bench_tasks.py
 
 clean:  ## remove pipeline outputs (keeps the venv and the registry)
 	rm -rf data/raw data/prepared models artifacts reports

@@ -22,7 +22,9 @@ def test_order_matches_dvc_yaml():
 @pytest.mark.parametrize("stage", ORDER)
 def test_each_stage_gets_exactly_the_sections_dvc_tracks(stage):
     params = load_params(ROOT / "params.yaml")
-    passed = {f.name for f in fields(Params) if any(a is getattr(params, f.name) for a in _ARGS[stage](params))}
+    passed = {
+        f.name for f in fields(Params) if any(a is getattr(params, f.name) for a in _ARGS[stage](params))
+    }
     declared = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]["params"]
     assert passed - {"paths"} == {entry.split(".")[0] for entry in declared}
 
