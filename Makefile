@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run repro test test-slow lint bench bench-tasks clean
+.PHONY: help install run repro test test-slow lint bench bench-tasks results clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,15 @@ bench: install  ## print the performance targets (inference overhead, grid time)
 
 bench-tasks: install  ## NER (WNUT-16 + MiniLM) and decoder (SmolLM2 + LoRA) on real assets (~10 min)
 	$(BIN)/python benchmarks/bench_tasks.py
+
+results: install  ## regenerate every table in docs/results.md (~1 hour on 2 cores)
+	mkdir -p benchmarks/results
+	$(BIN)/python benchmarks/bench_inference.py | tee benchmarks/results/inference.txt
+	$(BIN)/python benchmarks/bench_grid.py | tee benchmarks/results/grid.txt
+	$(BIN)/python benchmarks/bench_tasks.py
+	$(BIN)/python benchmarks/quality_matrix.py
+	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/write_results.py
 
 clean:  ## remove pipeline outputs (keeps the venv and the registry)
 	rm -rf data/raw data/prepared models artifacts reports
