@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +124,19 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     version, local = load_champion(load_params("params.yaml").registry)
     assert version == "1"
     np.testing.assert_allclose(served["uncertainty"].to_numpy(), local.predict(texts).uncertainty, atol=1e-6)
+
+    # 7. the CLI predicts with the champion: one JSON line per text, same uncertainty
+    (project / "texts.txt").write_text("\n".join(texts) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "predict", "texts.txt"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["text"] for r in rows] == texts and {r["model_version"] for r in rows} == {"1"}
+    np.testing.assert_allclose([r["uncertainty"] for r in rows], local.predict(texts).uncertainty, atol=1e-5)
 
 
 def test_failure_midway_leaves_registry_as_it_was(project, monkeypatch):
