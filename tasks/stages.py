@@ -24,48 +24,22 @@ def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> b
     return not isinstance(error, ValueError | TypeError | KeyError | FileNotFoundError)
 
 
-RETRY = {"retries": 2, "retry_delay_seconds": 10, "retry_condition_fn": transient_only}
+RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 10, "retry_condition_fn": transient_only}
 
 
-def _run(name: str, p: Params) -> dict[str, Any]:
-    return run_incremental(name, lambda: stage_runner(name)(p)).to_dict()
+def _stage_task(name: str, **options: Any) -> Task[[Params], dict[str, Any]]:
+    def run_stage(p: Params) -> dict[str, Any]:
+        return run_incremental(name, lambda: stage_runner(name)(p)).to_dict()
+
+    run_stage.__name__ = run_stage.__qualname__ = f"{name}_task"
+    return task(name=name, **options)(run_stage)
 
 
-@task(name="fetch", **RETRY)
-def fetch_task(p: Params) -> dict[str, Any]:
-    return _run("fetch", p)
-
-
-@task(name="prepare")
-def prepare_task(p: Params) -> dict[str, Any]:
-    return _run("prepare", p)
-
-
-@task(name="finetune")
-def finetune_task(p: Params) -> dict[str, Any]:
-    return _run("finetune", p)
-
-
-@task(name="features")
-def features_task(p: Params) -> dict[str, Any]:
-    return _run("features", p)
-
-
-@task(name="align")
-def align_task(p: Params) -> dict[str, Any]:
-    return _run("align", p)
-
-
-@task(name="evaluate")
-def evaluate_task(p: Params) -> dict[str, Any]:
-    return _run("evaluate", p)
-
-
-@task(name="gate", **RETRY)
-def gate_task(p: Params) -> dict[str, Any]:
-    return _run("gate", p)
-
-
-@task(name="register", **RETRY)
-def register_task(p: Params) -> dict[str, Any]:
-    return _run("register", p)
+fetch_task = _stage_task("fetch", **RETRY)
+prepare_task = _stage_task("prepare")
+finetune_task = _stage_task("finetune")
+features_task = _stage_task("features")
+align_task = _stage_task("align")
+evaluate_task = _stage_task("evaluate")
+gate_task = _stage_task("gate", **RETRY)
+register_task = _stage_task("register", **RETRY)

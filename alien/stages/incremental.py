@@ -8,7 +8,7 @@ round) is a no-op: both runners share one ``dvc.lock``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,7 +17,7 @@ from alien.versioning import commit_stage, stage_up_to_date
 
 
 class StageResult(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_dict(self) -> Mapping[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,6 @@ def run_incremental(stage: str, run: Callable[[], StageResult], *, root: str | P
     start = time.perf_counter()
     if stage_up_to_date(stage, root=root):
         return StageOutcome(stage, True, round(time.perf_counter() - start, 2), None)
-    result = run().to_dict()
+    result = dict(run().to_dict())
     commit_stage(stage, root=root)
     return StageOutcome(stage, False, round(time.perf_counter() - start, 2), result)
