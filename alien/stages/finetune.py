@@ -9,7 +9,7 @@ plus ``finetune_metrics.json``. A failure leaves the previous model intact.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from transformers import set_seed
@@ -17,6 +17,7 @@ from transformers import set_seed
 from alien.backbone import load_backbone, resolve_backbone
 from alien.config import BackboneConfig, DataConfig, FinetuneConfig, Params, PathsConfig
 from alien.data.io import atomic_directory, read_labels, read_split, write_json
+from alien.finetune import FinetuneSummary
 from alien.finetune import finetune as finetune_model
 from alien.stages._cli import StageResult, stage_main
 
@@ -24,23 +25,13 @@ METRICS_FILE = "finetune_metrics.json"
 
 
 @dataclass(frozen=True)
-class FinetuneResult(StageResult):
-    """What ``finetune`` wrote and how the fine-tuned model did."""
+class FinetuneResult(StageResult, FinetuneSummary):
+    """What ``finetune`` wrote (the :class:`~alien.finetune.FinetuneSummary` plus where and of what)."""
 
     output_dir: str
     backbone: str
     task: str
-    method: str
     labels: tuple[str, ...]
-    train_loss: float
-    val_accuracy: float | None
-    train_rows: int
-    val_rows: int
-    seconds: float
-    train_samples_per_second: float
-    trainable_params: int
-    total_params: int
-    lora_target_modules: tuple[str, ...]
 
 
 def run(
@@ -81,20 +72,11 @@ def run(
         metrics = {"backbone": backbone.name, "task": data.task, **summary.to_dict()}
         write_json(Path(tmp) / METRICS_FILE, metrics)
     return FinetuneResult(
+        **asdict(summary),
         output_dir=str(paths.backbone),
         backbone=backbone.name,
         task=data.task,
-        method=summary.method,
         labels=tuple(labels),
-        train_loss=summary.train_loss,
-        val_accuracy=summary.val_accuracy,
-        train_rows=summary.train_rows,
-        val_rows=summary.val_rows,
-        seconds=summary.seconds,
-        train_samples_per_second=summary.train_samples_per_second,
-        trainable_params=summary.trainable_params,
-        total_params=summary.total_params,
-        lora_target_modules=summary.lora_target_modules,
     )
 
 
