@@ -34,22 +34,11 @@ def _setup_env() -> None:
 
 
 def _read_texts(source: str) -> list[str]:
+    from alien.data.sources import read_texts
+
     if source == "-":
         return [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    path = Path(source)
-    if path.suffix in (".csv", ".jsonl", ".parquet"):
-        import pandas as pd
-
-        reader = {
-            ".csv": pd.read_csv,
-            ".parquet": pd.read_parquet,
-            ".jsonl": lambda p: pd.read_json(p, lines=True),
-        }[path.suffix]
-        frame = reader(path)
-        if "text" not in frame.columns:
-            raise SystemExit(f"error: {path} has no 'text' column (columns: {list(frame.columns)})")
-        return frame["text"].astype(str).tolist()
-    return [line for line in path.read_text().splitlines() if line.strip()]
+    return read_texts(Path(source))
 
 
 def cmd_run(args: argparse.Namespace) -> int:

