@@ -12,10 +12,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
-from alien.metrics._validation import FloatArray, IntArray, as_float_1d, check_same_length
-from alien.metrics.error_detection import roc_auc, validate_error_inputs
+from alien.metrics._validation import FloatArray, as_float_1d, check_same_length
+from alien.metrics.error_detection import batched_roc_auc, roc_auc, validate_error_inputs
 
 # Resamples are processed in chunks so memory stays ~ this many float64 values per array.
 _CHUNK_ELEMENTS = 4_000_000
@@ -40,15 +39,6 @@ class BootstrapResult:
     def to_dict(self) -> dict[str, float | int]:
         """JSON-able view."""
         return asdict(self)
-
-
-def _batched_auc(scores: FloatArray, errors: IntArray) -> FloatArray:
-    """``(B,)`` ROC-AUC of each row of ``scores`` ``(B, N)`` against ``errors`` ``(B, N)``."""
-    ranks = rankdata(scores, axis=1)  # average ranks handle ties like sklearn
-    n_pos = errors.sum(axis=1)
-    n_neg = errors.shape[1] - n_pos
-    rank_sum = (ranks * errors).sum(axis=1)
-    return np.asarray((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg), dtype=np.float64)
 
 
 def paired_bootstrap_auroc_difference(
@@ -102,7 +92,7 @@ def paired_bootstrap_auroc_difference(
         if not valid.any():
             continue
         idx, e_b = idx[valid], e_b[valid]
-        deltas.append(_batched_auc(a[idx], e_b) - _batched_auc(b[idx], e_b))
+        deltas.append(batched_roc_auc(a[idx], e_b) - batched_roc_auc(b[idx], e_b))
     if not deltas:
         raise ValueError(f"no bootstrap resample out of {n_samples} held both errors and correct rows")
     all_deltas = np.concatenate(deltas)

@@ -15,6 +15,7 @@ import copy
 import itertools
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
@@ -22,7 +23,7 @@ from tqdm.auto import tqdm
 from alien.config.sections import AlignConfig
 from alien.feature_set import FeatureSet
 from alien.head import AlienHead
-from alien.training._auroc import batched_auroc
+from alien.metrics.error_detection import batched_roc_auc
 from alien.training.loss import loss_terms
 from alien.training.optim import BatchedAdam, Params, one_cycle_multipliers
 from alien.training.result import GridResult, TrialResult
@@ -201,10 +202,10 @@ def fit_alien(
     grad_fn = _grad_fn(model, fixed, params0)
     u_fn = _uncertainty_fn(model, fixed)
 
-    def val_auroc(params: Params) -> torch.Tensor:
+    def val_auroc(params: Params) -> np.ndarray:
         with torch.no_grad():
             u = torch.cat([u_fn(params, z) for z in z_val.split(_EVAL_CHUNK)], dim=1)
-        return batched_auroc(u, e_val).cpu()
+        return batched_roc_auc(u.cpu().numpy(), e_val.cpu().numpy())
 
     params = {n: params0[n].unsqueeze(0).repeat(k, *([1] * params0[n].ndim)) for n in names}
     adam = BatchedAdam.zeros_like(params)

@@ -10,7 +10,7 @@ from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from alien.metrics import paired_bootstrap_auroc_difference
-from alien.metrics.bootstrap import _batched_auc
+from alien.metrics.error_detection import batched_roc_auc as _batched_auc
 
 
 def _gaussian_scores(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

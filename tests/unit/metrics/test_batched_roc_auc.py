@@ -4,7 +4,7 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from alien.training._auroc import batched_auroc
+from alien.metrics.error_detection import batched_roc_auc as batched_auroc
 
 
 def test_equals_sklearn_with_ties():
