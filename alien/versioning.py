@@ -69,11 +69,8 @@ def push(targets: list[str], *, root: str | Path = ".", remote: str | None = Non
 
 def file_md5(path: str | Path) -> str:
     """md5 of a file's bytes, the way DVC 3 hashes a file output."""
-    digest = hashlib.md5()
     with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "md5").hexdigest()
 
 
 def data_version(raw_path: str | Path, *, root: str | Path = ".") -> dict[str, str]:
