@@ -21,11 +21,11 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from alien.config import AlignConfig
-from alien.feature_set import FeatureSet
-from alien.head import AlienHead
+from alien.core.feature_set import FeatureSet
+from alien.core.head import AlienHead
 from alien.training import fit_alien
 from alien.training.sampler import EpochBatches
-from alien.uncertainty import normalized_entropy, uncertainty_from_logits
+from alien.core.uncertainty import normalized_entropy, uncertainty_from_logits
 
 
 def make_core(hidden: int, *, seed: int) -> nn.Sequential:

@@ -26,10 +26,10 @@ from typing import Any
 import torch
 from transformers import LlamaConfig, LlamaForSequenceClassification
 
-from alien.backbone import load_backbone
-from alien.features import capture_features, model_inputs
-from alien.head_builder import build_alien_head
-from alien.model import AlienClassifier
+from alien.backbones.loading import load_backbone
+from alien.core.capture import capture_features, model_inputs
+from alien.core.head_builder import build_alien_head
+from alien.core.model import AlienClassifier
 
 SENTENCES = [
     "a warm, funny and moving film that never forgets its characters",

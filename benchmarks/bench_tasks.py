@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alien.config import params_from_mapping  # noqa: E402
-from alien.model import AlienClassifier  # noqa: E402
+from alien.core.model import AlienClassifier  # noqa: E402
 from alien.stages.pipeline import run_stages  # noqa: E402
 
 SCENARIOS: dict[str, dict[str, dict[str, Any]]] = {

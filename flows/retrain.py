@@ -11,7 +11,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from alien.config import load_params
-from alien.reporting.summary import render_run_summary
+from alien.evaluation.summary import render_run_summary
 from tasks.data_version import version_data_task
 from tasks.stages import (
     align_task,

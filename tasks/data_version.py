@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import task
 
 from alien.config import PathsConfig
-from alien.versioning import data_version, push
+from alien.stages.versioning import data_version, push
 from tasks.stages import RETRY
 
 

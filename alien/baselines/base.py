@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from alien.feature_set import FeatureSet
+from alien.core.feature_set import FeatureSet
 
 Scores = npt.NDArray[np.float64]
 

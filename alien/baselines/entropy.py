@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from alien.baselines.base import Scores, UncertaintyBaseline
-from alien.feature_set import FeatureSet
-from alien.uncertainty import normalized_entropy
+from alien.core.feature_set import FeatureSet
+from alien.core.uncertainty import normalized_entropy
 
 
 class PredictiveEntropy(UncertaintyBaseline):

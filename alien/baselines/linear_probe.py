@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from alien.baselines.base import Scores, UncertaintyBaseline, check_feature_dim, features_numpy
-from alien.feature_set import FeatureSet
+from alien.core.feature_set import FeatureSet
 
 
 class LinearProbe(UncertaintyBaseline):

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from sklearn.covariance import EmpiricalCovariance, LedoitWolf
 
 from alien.baselines.base import Scores, UncertaintyBaseline, check_feature_dim, features_numpy
-from alien.feature_set import FeatureSet
+from alien.core.feature_set import FeatureSet
 
 CovarianceKind = Literal["empirical", "ledoit_wolf"]
 COVARIANCE_KINDS: tuple[str, ...] = ("empirical", "ledoit_wolf")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from alien.baselines.base import Scores, UncertaintyBaseline
-from alien.feature_set import FeatureSet
+from alien.core.feature_set import FeatureSet
 
 
 class SoftmaxResponse(UncertaintyBaseline):

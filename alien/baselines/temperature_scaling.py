@@ -12,7 +12,7 @@ import math
 import torch
 
 from alien.baselines.base import Scores, UncertaintyBaseline
-from alien.feature_set import FeatureSet
+from alien.core.feature_set import FeatureSet
 
 
 class TemperatureScaling(UncertaintyBaseline):

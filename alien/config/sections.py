@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from alien.config.base import check
-
-Task = Literal["sequence-classification", "token-classification"]
+from alien.task import TaskName as Task
 
 
 @dataclass(frozen=True)

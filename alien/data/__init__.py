@@ -1,15 +1,11 @@
 """Data: sources (packaged, local, hub), validation, stable splits, and prepared-split readers."""
 
-from alien.data.assets import ASSETS, ChecksumError, PackageAsset
 from alien.data.dataset import RawDataset, meta_path, read_raw, write_raw
 from alien.data.io import SPLITS, read_labels, read_split, read_summary
 from alien.data.sources import load_source
 
 __all__ = [
-    "ASSETS",
     "SPLITS",
-    "ChecksumError",
-    "PackageAsset",
     "RawDataset",
     "load_source",
     "meta_path",

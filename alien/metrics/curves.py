@@ -2,7 +2,7 @@
 
 Both functions return plain ``dict``s of lists (JSON-able, ``None`` for empty
 bins) that the evaluate stage writes for ``dvc plots`` and that
-:mod:`alien.reporting.plots` draws.
+:mod:`alien.evaluation.plots` draws.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def entity_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[st
 def tag_sequences(tag_ids: Any, example_ids: Any, label_names: Sequence[str]) -> list[list[str]]:
     """Regroup per-word rows into one tag sequence per example.
 
-    Rows of one example keep their order (a token :class:`~alien.feature_set.FeatureSet`
+    Rows of one example keep their order (a token :class:`~alien.core.feature_set.FeatureSet`
     lists an example's surviving words in word order); examples come out in
     increasing id order.
 

@@ -4,7 +4,7 @@ The head is a copy of the fine-tuned classifier's head (so it starts at the
 backbone's own entropy), trained on ``align.train_split`` (a held-out alignment
 split by default, or the backbone's own train split for the paper's protocol),
 selected on validation only. Writes ``paths.deployable`` (backbone + classifier
-+ ALIEN head, loadable by :class:`~alien.model.AlienClassifier`) and
++ ALIEN head, loadable by :class:`~alien.core.model.AlienClassifier`) and
 ``paths.grid`` (every grid configuration's validation ROC-AUC and the winner).
 """
 
@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from alien.backbone import load_finetuned
+from alien.backbones.loading import load_finetuned
 from alien.config import AlignConfig, BackboneConfig, DataConfig, PathsConfig
+from alien.core.head_builder import build_alien_head
+from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, write_json
-from alien.head_builder import build_alien_head
-from alien.model import AlienClassifier
 from alien.stages.features import feature_path, load_split_features
 from alien.training import fit_alien
 

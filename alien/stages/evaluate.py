@@ -27,14 +27,14 @@ import torch
 
 from alien.baselines import make_baseline
 from alien.config import EvaluateConfig, PathsConfig
+from alien.core.entities import is_bio_scheme
+from alien.core.feature_set import FeatureSet
+from alien.core.model import CONFIG_FILE, AlienClassifier
 from alien.data.io import atomic_directory, write_json
-from alien.entities import is_bio_scheme
-from alien.feature_set import FeatureSet
+from alien.evaluation.plots import plot_reliability_diagrams, plot_risk_coverage
 from alien.metrics.collection import task_metrics, uncertainty_metrics
 from alien.metrics.curves import reliability_diagram, risk_coverage_curve
 from alien.metrics.entity import entity_scores, tag_sequences
-from alien.model import CONFIG_FILE, AlienClassifier
-from alien.reporting.plots import plot_reliability_diagrams, plot_risk_coverage
 from alien.stages.features import load_split_features
 
 ALIEN = "alien"

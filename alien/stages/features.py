@@ -1,6 +1,6 @@
 """Stage ``features``: one frozen forward pass of the fine-tuned backbone over every split.
 
-Writes ``<paths.features>/<split>.safetensors`` (a :class:`~alien.feature_set.FeatureSet`
+Writes ``<paths.features>/<split>.safetensors`` (a :class:`~alien.core.feature_set.FeatureSet`
 per split), cached once for ALIEN, the baselines and the evaluation.
 """
 
@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from alien.backbone import load_finetuned
+from alien.backbones.loading import load_finetuned
 from alien.config import BackboneConfig, DataConfig, PathsConfig
+from alien.core.capture import extract_features
+from alien.core.feature_set import FeatureSet
 from alien.data.io import SPLITS, atomic_directory, read_split
-from alien.feature_set import FeatureSet
-from alien.features import extract_features
 
 
 @dataclass(frozen=True)

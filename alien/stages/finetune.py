@@ -14,11 +14,11 @@ from pathlib import Path
 
 from transformers import set_seed
 
-from alien.backbone import load_backbone, resolve_backbone
+from alien.backbones.finetune import FinetuneSummary
+from alien.backbones.finetune import finetune as finetune_model
+from alien.backbones.loading import load_backbone, resolve_backbone
 from alien.config import BackboneConfig, DataConfig, FinetuneConfig, Params, PathsConfig
 from alien.data.io import atomic_directory, read_labels, read_split, write_json
-from alien.finetune import FinetuneSummary
-from alien.finetune import finetune as finetune_model
 from alien.stages._cli import StageResult, stage_main
 
 METRICS_FILE = "finetune_metrics.json"
@@ -26,7 +26,7 @@ METRICS_FILE = "finetune_metrics.json"
 
 @dataclass(frozen=True)
 class FinetuneResult(StageResult, FinetuneSummary):
-    """What ``finetune`` wrote (the :class:`~alien.finetune.FinetuneSummary` plus where and of what)."""
+    """What ``finetune`` wrote (the :class:`~alien.backbones.finetune.FinetuneSummary` plus where and of what)."""
 
     output_dir: str
     backbone: str

@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 
 from alien.config import DataConfig, GatesConfig, PathsConfig, RegistryConfig
+from alien.core.model import AlienClassifier
+from alien.core.uncertainty import normalized_entropy
 from alien.data.io import read_json, read_labels, read_split, write_json, write_text
-from alien.gates import ChampionMetrics, GateReport, evaluate_gates
+from alien.evaluation.gates import ChampionMetrics, GateReport, evaluate_gates
 from alien.metrics.bootstrap import paired_bootstrap_auroc_difference
 from alien.metrics.calibration import expected_calibration_error
 from alien.metrics.error_detection import roc_auc
-from alien.model import AlienClassifier
 from alien.stages.evaluate import ALIEN, alien_scores
 from alien.stages.features import load_split_features, split_inputs
-from alien.uncertainty import normalized_entropy
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from alien.versioning import commit_stage, stage_up_to_date
+from alien.stages.versioning import commit_stage, stage_up_to_date
 
 
 class StageResult(Protocol):

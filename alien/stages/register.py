@@ -104,8 +104,8 @@ def load_inputs(paths: PathsConfig, *, params_file: str | Path = "params.yaml") 
         FileNotFoundError: the deployable folder, metrics, gate report or raw data is missing.
         ValueError: a file has the wrong content (the message names the file and the key).
     """
-    from alien.model import CONFIG_FILE
-    from alien.versioning import data_version
+    from alien.core.model import CONFIG_FILE
+    from alien.stages.versioning import data_version
 
     deployable = Path(paths.deployable)
     if not (deployable / CONFIG_FILE).is_file():
@@ -174,8 +174,8 @@ def run(
     """
     import mlflow
 
+    from alien.evaluation.model_card import render_model_card
     from alien.tracking import registry as reg
-    from alien.tracking.model_card import render_model_card
     from alien.tracking.pyfunc import log_alien_model
     from alien.tracking.run_logging import lineage_tags, log_pipeline_run
     from alien.tracking.transaction import registry_transaction

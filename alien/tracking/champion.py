@@ -1,4 +1,4 @@
-"""Fetching the registry's champion as an :class:`~alien.model.AlienClassifier` (for the gate)."""
+"""Fetching the registry's champion as an :class:`~alien.core.model.AlienClassifier` (for the gate)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alien.tracking.registry import get_champion_version
 from alien.tracking.setup import configure_tracking
 
 if TYPE_CHECKING:
-    from alien.model import AlienClassifier
+    from alien.core.model import AlienClassifier
 
 
 def deployable_path(model_dir: str | Path) -> Path:
@@ -49,7 +49,7 @@ def load_champion(cfg: RegistryConfig) -> tuple[str, AlienClassifier] | None:
     """
     import mlflow
 
-    from alien.model import AlienClassifier
+    from alien.core.model import AlienClassifier
 
     configure_tracking(cfg)
     version = get_champion_version(cfg.model_name)

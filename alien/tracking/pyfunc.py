@@ -1,4 +1,4 @@
-"""The deployable :class:`~alien.model.AlienClassifier` as an MLflow pyfunc model.
+"""The deployable :class:`~alien.core.model.AlienClassifier` as an MLflow pyfunc model.
 
 Input: a DataFrame with a ``text`` column. Output, one row per input:
 ``label`` (class name), ``label_id``, ``probabilities`` (one list per row) and
@@ -7,7 +7,7 @@ token-classification model the text is split on whitespace into words, each
 column holds one value per word that survived truncation, and a BIO tagger adds
 ``entities``: per row a list of ``{text, type, start_word, end_word,
 uncertainty}`` (the entity's uncertainty is the maximum of its words', see
-:mod:`alien.entities`; ``end_word`` is inclusive).
+:mod:`alien.core.entities`; ``end_word`` is inclusive).
 
 The model's artifact is the deployable folder itself (safetensors + JSON);
 ``alien`` travels with it as ``code_paths`` so the pyfunc loads wherever its
@@ -45,7 +45,7 @@ _SERVING_PACKAGES = ("mlflow", "cloudpickle")
 
 
 class AlienPyfuncModel(PythonModel):
-    """Serves an :class:`~alien.model.AlienClassifier` saved under the artifact ``deployable``."""
+    """Serves an :class:`~alien.core.model.AlienClassifier` saved under the artifact ``deployable``."""
 
     def __init__(self, *, batch_size: int = 32) -> None:
         if batch_size < 1:
@@ -54,7 +54,7 @@ class AlienPyfuncModel(PythonModel):
         self.classifier: Any = None
 
     def load_context(self, context: PythonModelContext) -> None:
-        from alien.model import AlienClassifier
+        from alien.core.model import AlienClassifier
 
         self.batch_size = int((context.model_config or {}).get("batch_size", self.batch_size))
         self.classifier = AlienClassifier.load(context.artifacts[ARTIFACT_KEY])
@@ -78,7 +78,7 @@ class AlienPyfuncModel(PythonModel):
 
 def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32) -> pd.DataFrame:
     """The pyfunc output for ``texts`` (see the module docstring)."""
-    from alien.entities import entities_per_example, is_bio_scheme
+    from alien.core.entities import entities_per_example, is_bio_scheme
 
     names = list(classifier.label_names)
     if classifier.task == "token-classification":
@@ -169,7 +169,7 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     """Log the deployable folder ``model_dir`` as a pyfunc model (in the active run, if any).
 
     Args:
-        model_dir: a folder written by :meth:`alien.model.AlienClassifier.save`.
+        model_dir: a folder written by :meth:`alien.core.model.AlienClassifier.save`.
         name: the logged model's name within the run.
         batch_size: examples per backbone forward when serving.
 
@@ -179,7 +179,7 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     Raises:
         FileNotFoundError: ``model_dir`` is not an AlienClassifier folder.
     """
-    from alien.model import CONFIG_FILE
+    from alien.core.model import CONFIG_FILE
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -187,7 +187,7 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     config = model_dir / CONFIG_FILE
     if not config.is_file():
         raise FileNotFoundError(f"{config} is missing; is {model_dir} a deployable AlienClassifier folder?")
-    from alien.entities import is_bio_scheme
+    from alien.core.entities import is_bio_scheme
 
     meta = json.loads(config.read_text())
     task = meta.get("task", "sequence-classification")

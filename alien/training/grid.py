@@ -21,14 +21,14 @@ from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 
 from alien.config.sections import AlignConfig
-from alien.feature_set import FeatureSet
-from alien.head import AlienHead
+from alien.core.feature_set import FeatureSet
+from alien.core.head import AlienHead
+from alien.core.uncertainty import uncertainty_from_logits
 from alien.metrics.error_detection import batched_roc_auc
 from alien.training.loss import loss_terms
 from alien.training.optim import BatchedAdam, Params, one_cycle_multipliers
 from alien.training.result import GridResult, TrialResult
 from alien.training.sampler import EpochBatches
-from alien.uncertainty import uncertainty_from_logits
 
 _EVAL_CHUNK = 1024  # validation rows per vectorised forward: bounds K x rows x H activations
 

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from alien.head import AlienHead
+from alien.core.head import AlienHead
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from alien.assets.catalogue import ASSETS
 from alien.config import DataConfig, PathsConfig
-from alien.data.assets import ASSETS
 from alien.stages import fetch
 from alien.stages._cli import run_stage
 

@@ -19,11 +19,11 @@ import pytest
 import torch
 
 from alien.config import Params, load_params
+from alien.core.head_builder import build_alien_head
+from alien.core.uncertainty import normalized_entropy
 from alien.data.io import read_labels, read_split
-from alien.head_builder import build_alien_head
 from alien.stages import align, evaluate, features, fetch, finetune, gate, prepare, register
 from alien.stages.features import load_split_features, split_inputs
-from alien.uncertainty import normalized_entropy
 from tests.project import make_tiny_project
 
 GATES = {"auroc_vs_entropy", "calibration", "champion", "accuracy"}
@@ -86,7 +86,7 @@ def _served(run: PipelineRun, texts: list[str]) -> pd.DataFrame:
 
 def _assert_exact_entropy_init(run: PipelineRun) -> None:
     """A head copied from the pipeline's fine-tuned backbone reproduces its entropy on the cached features."""
-    from alien.backbone import load_finetuned
+    from alien.backbones.loading import load_finetuned
 
     model, _ = load_finetuned(run.params.paths.backbone, task=run.params.data.task)
     head = build_alien_head(model)
@@ -119,8 +119,8 @@ def test_ner_pipeline_aligns_gates_and_registers(ner: PipelineRun) -> None:
 
 
 def test_ner_entity_metrics_match_the_deployed_models_entities(ner: PipelineRun) -> None:
+    from alien.core.model import AlienClassifier
     from alien.metrics.entity import entity_scores
-    from alien.model import AlienClassifier
 
     task = json.loads(Path(ner.params.paths.metrics).read_text())["task"]
     assert {"entity_precision", "entity_recall", "entity_f1", "entity_support"} <= set(task)
@@ -161,7 +161,7 @@ def test_ner_champion_is_matched_word_by_word_despite_truncation(ner: PipelineRu
 
 
 def test_ner_pyfunc_from_registry_matches_in_process_model(ner: PipelineRun) -> None:
-    from alien.model import AlienClassifier
+    from alien.core.model import AlienClassifier
 
     records = read_split(ner.params.paths.prepared, "test")[:6]
     texts = [" ".join(r["tokens"]) for r in records]
@@ -199,7 +199,7 @@ def test_decoder_champion_scores_like_itself(decoder: PipelineRun) -> None:
 
 
 def test_decoder_pyfunc_from_registry_matches_in_process_model(decoder: PipelineRun) -> None:
-    from alien.model import AlienClassifier
+    from alien.core.model import AlienClassifier
 
     texts = [r["text"] for r in read_split(decoder.params.paths.prepared, "test")[:8]]
     texts.append("a much longer review than the others that will be padded in its batch " * 2)

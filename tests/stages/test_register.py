@@ -146,7 +146,7 @@ def test_bad_inputs_raise_before_touching_the_registry(workspace, tmp_path, brea
 def test_champion_pyfunc_and_load_champion_match_in_process_predictions(workspace, deployable) -> None:  # noqa: F811
     import mlflow
 
-    from alien.model import AlienClassifier
+    from alien.core.model import AlienClassifier
     from alien.tracking.champion import load_champion
 
     assert load_champion(CFG) is None  # nothing registered yet

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alien.model import AlienClassifier, Prediction
+from alien.core.model import AlienClassifier, Prediction
 from tests.tiny import save_tiny_backbone, tiny_texts_and_labels
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -19,9 +19,9 @@ from alien.baselines import (
     TemperatureScaling,
     make_baseline,
 )
-from alien.feature_set import FeatureSet
+from alien.core.feature_set import FeatureSet
+from alien.core.uncertainty import normalized_entropy
 from alien.metrics import expected_calibration_error, roc_auc
-from alien.uncertainty import normalized_entropy
 
 REPO = Path(__file__).resolve().parents[3]
 

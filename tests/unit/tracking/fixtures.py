@@ -55,7 +55,7 @@ def store(empty_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.fixture(scope="session")
 def deployable(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A saved tiny AlienClassifier whose uncertainty differs between inputs."""
-    from alien.model import AlienClassifier
+    from alien.core.model import AlienClassifier
 
     model = tiny_model("bert")
     with torch.no_grad():  # sharpen the random classifier so predictions are not all ~uniform

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alien.tracking.model_card import render_model_card
+from alien.evaluation.model_card import render_model_card
 from tests.unit.tracking.fixtures import METRICS, gate_report
 
 CHAMPION = {"version": "4", "roc_auc": 0.79, "ece": 0.05, "accuracy": 0.86}

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alien.entities import bio_spans
-from alien.model import AlienClassifier
+from alien.core.entities import bio_spans
+from alien.core.model import AlienClassifier
 from alien.tracking.pyfunc import AlienPyfuncModel, model_signature, predictions_frame
 from tests.tiny import tiny_model, tiny_tokenizer
 

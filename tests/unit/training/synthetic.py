@@ -12,9 +12,9 @@ import copy
 import torch
 from torch import nn
 
-from alien.feature_set import FeatureSet
-from alien.head import AlienHead
-from alien.uncertainty import normalized_entropy
+from alien.core.feature_set import FeatureSet
+from alien.core.head import AlienHead
+from alien.core.uncertainty import normalized_entropy
 
 HIDDEN = 16
 WEIGHT_SCALE = 0.5

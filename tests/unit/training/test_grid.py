@@ -8,11 +8,11 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from alien.config import AlignConfig
-from alien.feature_set import FeatureSet
-from alien.head import AlienHead
+from alien.core.feature_set import FeatureSet
+from alien.core.head import AlienHead
+from alien.core.uncertainty import uncertainty_from_logits
 from alien.training import GridResult, fit_alien, grid_configs
 from alien.training.sampler import EpochBatches
-from alien.uncertainty import uncertainty_from_logits
 from tests.unit.training.synthetic import make_head, pooler_core, shifted, synthetic_features
 
 ONE = {"learning_rates": (1e-2,), "alphas": (0.1,), "betas": (0.01,)}
@@ -238,7 +238,7 @@ def test_token_level_feature_set_with_example_ids(core):
 
 
 def _hf_head(family: str) -> AlienHead:
-    from alien.head_builder import build_alien_head
+    from alien.core.head_builder import build_alien_head
     from tests.tiny import tiny_model
 
     return build_alien_head(tiny_model(family))

@@ -10,8 +10,14 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
+from alien.backbones.finetune import (
+    apply_lora,
+    finetune,
+    head_module_names,
+    lora_target_modules,
+    validate_records,
+)
 from alien.config import FinetuneConfig
-from alien.finetune import apply_lora, finetune, head_module_names, lora_target_modules, validate_records
 from tests.tiny import tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
 FAST = {"epochs": 4.0, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.0, "seed": 0}

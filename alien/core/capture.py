@@ -1,9 +1,9 @@
 """One frozen forward pass of a fine-tuned classifier, caching what ALIEN needs.
 
 The pooled feature is captured by a forward pre-hook on the module that
-consumes it (see :func:`alien.head_builder.head_spec`) and pooled exactly as the
+consumes it (see :func:`alien.core.head_builder.head_spec`) and pooled exactly as the
 model pools it, so ``build_alien_head(model).logits(z)`` reproduces the model's
-own logits. :class:`alien.model.AlienClassifier` uses the same capture at
+own logits. :class:`alien.core.model.AlienClassifier` uses the same capture at
 inference, so training and serving see identical features.
 """
 
@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from alien.config.sections import Task
-from alien.feature_set import FeatureSet
-from alien.head_builder import HeadSpec, head_spec, num_labels_of
-from alien.tokenization import IGNORE_INDEX, pad_encoding, tokenize_and_align_labels
+from alien.core.feature_set import FeatureSet
+from alien.core.head_builder import HeadSpec, head_spec, num_labels_of
+from alien.core.tokenization import IGNORE_INDEX, pad_encoding, tokenize_and_align_labels
 
 TASKS: tuple[str, ...] = ("sequence-classification", "token-classification")
 _INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
@@ -195,7 +195,7 @@ def extract_features(
     """Cache pooled features, logits and labels of one split with a frozen forward pass.
 
     Args:
-        model: the fine-tuned classifier (any supported family, see :mod:`alien.head_builder`).
+        model: the fine-tuned classifier (any supported family, see :mod:`alien.core.head_builder`).
         tokenizer: its tokenizer (fast, for token tasks).
         texts_or_words: ``N`` texts, or ``N`` lists of words for token classification.
         labels: ``N`` class ids, or ``N`` lists of word labels (``-100`` ignores a word).

@@ -29,9 +29,9 @@ from transformers import (
     set_seed,
 )
 
-from alien.backbone import TASKS, Task
+from alien.backbones.loading import TASKS, Task
 from alien.config import FinetuneConfig
-from alien.tokenization import IGNORE_INDEX, tokenize_and_align_labels
+from alien.core.tokenization import IGNORE_INDEX, tokenize_and_align_labels
 
 # The attention query/value projections of each family (the paper's LoRA targets).
 LORA_TARGETS: dict[str, tuple[str, ...]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alien.tokenization import (
+from alien.core.tokenization import (
     IGNORE_INDEX,
     align_word_labels,
     first_subtoken_mask,

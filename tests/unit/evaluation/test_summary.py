@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 
 from alien.config import PathsConfig
-from alien.reporting.summary import render_run_summary
+from alien.evaluation.summary import render_run_summary
 
 STAGES = [
     {"stage": "fetch", "skipped": False, "seconds": 1.0},

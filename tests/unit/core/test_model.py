@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from alien.features import extract_features
-from alien.head_builder import build_alien_head
-from alien.model import AlienClassifier, Prediction
-from alien.uncertainty import uncertainty_from_logits
+from alien.core.capture import extract_features
+from alien.core.head_builder import build_alien_head
+from alien.core.model import AlienClassifier, Prediction
+from alien.core.uncertainty import uncertainty_from_logits
 from tests.tiny import VOCAB_SIZE, tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
 MAX_LENGTH = 32

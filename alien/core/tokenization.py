@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 from transformers import BatchEncoding, PreTrainedTokenizerBase
 
-IGNORE_INDEX = -100
+from alien.task import IGNORE_INDEX
 
 
 def align_word_labels(word_ids: Sequence[int | None], word_labels: Sequence[int]) -> list[int]:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from alien.evaluation.plots import plot_reliability_diagrams, plot_risk_coverage, write_plots
 from alien.metrics import reliability_diagram, risk_coverage_curve
-from alien.reporting import plot_reliability_diagrams, plot_risk_coverage, write_plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

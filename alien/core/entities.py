@@ -153,7 +153,7 @@ def entities_per_example(
     *,
     aggregate: Aggregate = "max",
 ) -> list[list[Entity]]:
-    """Entities of every example from word rows (the layout of a token :class:`~alien.model.Prediction`).
+    """Entities of every example from word rows (the layout of a token :class:`~alien.core.model.Prediction`).
 
     Words without a row — cut off by ``max_length`` — are read as ``O``: the
     model said nothing about them, so they belong to no entity.

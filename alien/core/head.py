@@ -8,7 +8,7 @@ of the fine-tuned classifier's head, adapted to take the cached pooled feature
 
 so at initialisation it reproduces the backbone's own normalised entropy.
 Building ``core`` from a Hugging Face model is family specific and lives in
-:mod:`alien.head_builder`.
+:mod:`alien.core.head_builder`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from alien.uncertainty import CLAMP_EPS, UNCERTAINTY_KINDS, UncertaintyKind, uncertainty_from_logits
+from alien.core.uncertainty import CLAMP_EPS, UNCERTAINTY_KINDS, UncertaintyKind, uncertainty_from_logits
 
 
 class AlienHead(nn.Module):

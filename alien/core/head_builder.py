@@ -1,4 +1,4 @@
-"""Build an :class:`~alien.head.AlienHead` from a fine-tuned Hugging Face classifier.
+"""Build an :class:`~alien.core.head.AlienHead` from a fine-tuned Hugging Face classifier.
 
 Families are recognised by module structure, not by model name:
 
@@ -18,7 +18,7 @@ Families are recognised by module structure, not by model name:
   each token's sequence output.
 
 :func:`head_spec` says which module's input carries the feature and how to
-pool it; :mod:`alien.features` uses it to capture features with a forward
+pool it; :mod:`alien.core.capture` uses it to capture features with a forward
 pre-hook, so the captured ``z`` reproduces the model's own logits.
 """
 
@@ -31,8 +31,8 @@ from typing import Literal
 import torch
 from torch import nn
 
-from alien.head import AlienHead
-from alien.uncertainty import CLAMP_EPS, UncertaintyKind
+from alien.core.head import AlienHead
+from alien.core.uncertainty import CLAMP_EPS, UncertaintyKind
 
 Family = Literal["bert", "classification-head", "distilbert", "decoder", "token"]
 FAMILIES: tuple[str, ...] = ("bert", "classification-head", "distilbert", "decoder", "token")
@@ -196,7 +196,7 @@ def build_alien_head(
     """An ALIEN head whose core is a float32 copy of ``model``'s classification head.
 
     At initialisation ``head(z)`` equals the model's own (clamped) normalised
-    entropy for features ``z`` extracted by :func:`alien.features.extract_features`.
+    entropy for features ``z`` extracted by :func:`alien.core.capture.extract_features`.
 
     Args:
         model: a fine-tuned ``*ForSequenceClassification``/``*ForTokenClassification``

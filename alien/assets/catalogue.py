@@ -17,8 +17,8 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from alien.data.dataset import Task
-from alien.wheels import cache_root, pip_download
+from alien.assets.wheels import cache_root, pip_download
+from alien.task import TaskName as Task
 
 
 class ChecksumError(ValueError):

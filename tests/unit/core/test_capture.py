@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from alien.features import extract_features
-from alien.head_builder import build_alien_head
+from alien.core.capture import extract_features
+from alien.core.head_builder import build_alien_head
 from tests.tiny import tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
 

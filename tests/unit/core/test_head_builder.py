@@ -9,10 +9,10 @@ import torch
 from torch import nn
 from transformers import BertConfig, BertForMaskedLM
 
-from alien.features import extract_features
-from alien.head_builder import FAMILIES, build_alien_head, detect_family
-from alien.tokenization import first_subtoken_mask
-from alien.uncertainty import normalized_entropy, smoothmax_uncertainty, uncertainty_from_logits
+from alien.core.capture import extract_features
+from alien.core.head_builder import FAMILIES, build_alien_head, detect_family
+from alien.core.tokenization import first_subtoken_mask
+from alien.core.uncertainty import normalized_entropy, smoothmax_uncertainty, uncertainty_from_logits
 from tests.tiny import tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
 MAX_LENGTH = 24

