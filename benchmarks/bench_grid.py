@@ -23,9 +23,9 @@ from torch import nn
 from alien.config import AlignConfig
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
+from alien.core.uncertainty import normalized_entropy, uncertainty_from_logits
 from alien.training import fit_alien
 from alien.training.sampler import EpochBatches
-from alien.core.uncertainty import normalized_entropy, uncertainty_from_logits
 
 
 def make_core(hidden: int, *, seed: int) -> nn.Sequential:

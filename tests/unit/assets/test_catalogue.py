@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alien.assets.catalogue import ASSETS, ChecksumError, get_asset, read_member, wheel_path
 from alien.assets import catalogue as assets
+from alien.assets.catalogue import ASSETS, ChecksumError, get_asset, read_member, wheel_path
 from alien.data.packages import load_package
 
 
