@@ -79,7 +79,7 @@ class Task:
 
 SEQUENCE = Task("sequence-classification", False, "text", "label", "ForSequenceClassification")
 TOKEN = Task("token-classification", True, "tokens", "tags", "ForTokenClassification")
-_BY_NAME = {t.name: t for t in (SEQUENCE, TOKEN)}
+_BY_NAME: dict[str, Task] = {t.name: t for t in (SEQUENCE, TOKEN)}
 
 
 def get_task(task: str | Task) -> Task:

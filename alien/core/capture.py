@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,21 +22,18 @@ from torch import nn
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
-from alien.config.sections import Task
 from alien.core.feature_set import FeatureSet
 from alien.core.head_builder import HeadSpec, head_spec, num_labels_of
 from alien.core.tokenization import IGNORE_INDEX, pad_encoding, tokenize_and_align_labels
+from alien.task import TaskName, get_task
 
-TASKS: tuple[str, ...] = ("sequence-classification", "token-classification")
 _INPUT_KEYS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def check_task(model: nn.Module, task: str) -> None:
     """Raise ``ValueError`` unless ``task`` is known and matches the model's head."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
     is_token = head_spec(model).family == "token"
-    if is_token != (task == "token-classification"):
+    if is_token != get_task(task).is_token:
         raise ValueError(
             f"task {task!r} does not match {type(model).__name__}; "
             f"use {'token' if is_token else 'sequence'}-classification"
@@ -71,6 +69,27 @@ def model_inputs(model: nn.Module, batch: dict[str, torch.Tensor]) -> dict[str, 
     return {k: v for k, v in batch.items() if k in _INPUT_KEYS and (k in accepted or k != "token_type_ids")}
 
 
+# One persistent pre-hook per tapped module, recording into the calling thread's slot only.
+# A hook added per call on a shared module fires for every concurrent forward, so two
+# overlapping predictions (a model server's thread pool) would fill each other's lists.
+_SLOT = threading.local()
+_INSTALL = threading.Lock()
+
+
+def _record(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    slot = getattr(_SLOT, "value", None)
+    if slot is not None and slot[0] is module:
+        slot[1].append(args[0] if args else next(iter(kwargs.values())))
+
+
+def _ensure_hook(tap: nn.Module) -> None:
+    if _record in tap._forward_pre_hooks.values():
+        return
+    with _INSTALL:
+        if _record not in tap._forward_pre_hooks.values():
+            tap.register_forward_pre_hook(_record, with_kwargs=True)
+
+
 def capture_features(
     model: nn.Module, batch: dict[str, torch.Tensor], *, spec: HeadSpec | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,19 +97,18 @@ def capture_features(
 
     Shapes: ``(B, H)`` and ``(B, C)`` for sequence classification, ``(B, L, H)``
     and ``(B, L, C)`` for token classification. The caller chooses the grad
-    mode and the model's train/eval mode.
+    mode and the model's train/eval mode. Safe to call from several threads at
+    once on one model: each call sees only its own forward's feature.
     """
     spec = spec or head_spec(model)
+    _ensure_hook(spec.tap)
     captured: list[torch.Tensor] = []
-
-    def hook(_module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        captured.append(args[0] if args else next(iter(kwargs.values())))
-
-    handle = spec.tap.register_forward_pre_hook(hook, with_kwargs=True)
+    outer = getattr(_SLOT, "value", None)
+    _SLOT.value = (spec.tap, captured)
     try:
         logits = model(**model_inputs(model, batch)).logits
     finally:
-        handle.remove()
+        _SLOT.value = outer
     if len(captured) != 1:
         raise RuntimeError(
             f"expected {type(spec.tap).__name__} to run once per forward, ran {len(captured)} times"
@@ -122,7 +140,7 @@ def _check_inputs(inputs: Sequence[Any], labels: Sequence[Any], task: str, num_l
     if len(labels) != len(inputs):
         raise ValueError(f"got {len(inputs)} inputs but {len(labels)} labels")
     allowed = f"[0, {num_labels})"
-    if task == "sequence-classification":
+    if not get_task(task).is_token:
         for i, text in enumerate(inputs):
             if not isinstance(text, str):
                 raise TypeError(f"text {i} must be a string, got {text!r} ({type(text).__name__})")
@@ -169,7 +187,7 @@ def encode(
     "label", so ``labels`` maps first sub-tokens back to words (and ``-100``
     marks every other token).
     """
-    if task == "sequence-classification":
+    if not get_task(task).is_token:
         if tokenizer.pad_token_id is None:
             raise ValueError("the tokenizer has no pad token; set tokenizer.pad_token (e.g. to eos) first")
         out = tokenizer(
@@ -187,7 +205,7 @@ def extract_features(
     texts_or_words: Sequence[str] | Sequence[Sequence[str]],
     labels: Sequence[int] | Sequence[Sequence[int]],
     *,
-    task: Task = "sequence-classification",
+    task: TaskName = "sequence-classification",
     batch_size: int = 32,
     max_length: int = 128,
     progress: bool = True,
@@ -214,6 +232,7 @@ def extract_features(
         TypeError: a text that is not a string or a label that is not an integer.
     """
     check_task(model, task)
+    token = get_task(task).is_token
     if batch_size < 1 or max_length < 2:
         raise ValueError(f"batch_size must be >= 1 and max_length >= 2, got {batch_size} and {max_length}")
     checked = _check_inputs(texts_or_words, labels, task, num_labels_of(model))
@@ -227,11 +246,11 @@ def extract_features(
         ):
             chunk = texts_or_words[start : start + batch_size]
             chunk_labels = checked[start : start + batch_size]
-            token_labels = chunk_labels if task == "token-classification" else None
+            token_labels = chunk_labels if token else None
             batch = encode(tokenizer, chunk, task=task, max_length=max_length, labels=token_labels)
             batch = {k: v.to(device) for k, v in batch.items()}
             z, logits = capture_features(model, batch, spec=spec)
-            if task == "token-classification":
+            if token:
                 keep = batch["labels"] != IGNORE_INDEX
                 rows = torch.arange(start, start + len(chunk), device=device)[:, None].expand_as(keep)
                 z, logits, y, ids = z[keep], logits[keep], batch["labels"][keep], rows[keep]
@@ -245,5 +264,5 @@ def extract_features(
         features=cat["features"].float(),
         logits=cat["logits"].float(),
         labels=cat["labels"].long(),
-        example_ids=cat["example_ids"].long() if task == "token-classification" else None,
+        example_ids=cat["example_ids"].long() if token else None,
     )

@@ -23,27 +23,46 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoModelForTokenClassification,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
 from transformers import AutoTokenizer as _AutoTokenizer
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 import alien
-from alien.config.sections import Task
 from alien.core.capture import capture_features, check_task, encode, frozen
 from alien.core.entities import Aggregate, Entity, entities_per_example
 from alien.core.head import AlienHead
 from alien.core.head_builder import build_alien_head, head_spec, num_labels_of
 from alien.core.tokenization import IGNORE_INDEX
 from alien.core.uncertainty import UncertaintyKind
+from alien.task import TaskName, get_task
 
 FORMAT_VERSION = 1
 HEAD_FILE = "alien_head.safetensors"
 CONFIG_FILE = "alien.json"
 BACKBONE_DIR = "backbone"
+
+
+def read_metadata(directory: str | Path) -> dict[str, Any]:
+    """The ``alien.json`` of a deployable folder written by :meth:`AlienClassifier.save`.
+
+    The one reader of that file: stages, the pyfunc and the registry all call it.
+
+    Raises:
+        FileNotFoundError: ``directory`` has no ``alien.json``.
+        ValueError: the file is not JSON, or has an unsupported ``format_version``.
+    """
+    path = Path(directory) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; is {directory} an AlienClassifier folder?")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        found = meta.get("format_version") if isinstance(meta, dict) else meta
+        raise ValueError(
+            f"unsupported {CONFIG_FILE} format_version {found!r} in {path}; this alien reads {FORMAT_VERSION}"
+        )
+    return meta
 
 
 @dataclass(frozen=True)
@@ -98,7 +117,7 @@ class AlienClassifier:
         *,
         label_names: Sequence[str],
         max_length: int,
-        task: Task = "sequence-classification",
+        task: TaskName = "sequence-classification",
     ) -> None:
         check_task(model, task)
         spec = head_spec(model)
@@ -117,7 +136,7 @@ class AlienClassifier:
         self.head = head.to(next(model.parameters()).device).eval()
         self.label_names = tuple(label_names)
         self.max_length = int(max_length)
-        self.task: Task = task
+        self.task: TaskName = task
         self._spec = spec
 
     @classmethod
@@ -128,7 +147,7 @@ class AlienClassifier:
         *,
         max_length: int,
         label_names: Sequence[str] | None = None,
-        task: Task = "sequence-classification",
+        task: TaskName = "sequence-classification",
         kind: UncertaintyKind = "entropy",
     ) -> AlienClassifier:
         """Wrap ``model`` with an untrained head (its uncertainty is the model's own entropy).
@@ -161,9 +180,9 @@ class AlienClassifier:
         if len(inputs) == 0:
             raise ValueError("no inputs to predict")
         for i, x in enumerate(inputs):
-            if self.task == "sequence-classification" and not isinstance(x, str):
+            if not get_task(self.task).is_token and not isinstance(x, str):
                 raise TypeError(f"input {i} must be a string, got {x!r:.80} ({type(x).__name__})")
-            if self.task == "token-classification" and (
+            if get_task(self.task).is_token and (
                 isinstance(x, str) or not all(isinstance(w, str) for w in x)
             ):
                 raise TypeError(f"input {i} must be a list of word strings, got {x!r:.80}")
@@ -186,6 +205,7 @@ class AlienClassifier:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self._check_inputs(inputs)
+        token = get_task(self.task).is_token
         device = next(self.model.parameters()).device
         parts: dict[str, list[torch.Tensor]] = {"logits": [], "u": [], "example_ids": [], "word_ids": []}
         with frozen(self.model):
@@ -194,7 +214,7 @@ class AlienClassifier:
                 batch = encode(self.tokenizer, chunk, task=self.task, max_length=self.max_length)
                 batch = {k: v.to(device) for k, v in batch.items()}
                 logits, u = self.forward(batch)
-                if self.task == "token-classification":
+                if token:
                     # encode() put each word's index on its first sub-token.
                     keep = batch["labels"] != IGNORE_INDEX
                     rows = torch.arange(start, start + len(chunk), device=device)[:, None].expand_as(keep)
@@ -204,7 +224,6 @@ class AlienClassifier:
                 parts["logits"].append(logits.float().cpu())
                 parts["u"].append(u.float().cpu())
         logits = torch.cat(parts["logits"])
-        token = self.task == "token-classification"
         return Prediction(
             labels=logits.argmax(dim=-1).numpy().astype(np.int64),
             probabilities=torch.softmax(logits, dim=-1).numpy(),
@@ -224,7 +243,7 @@ class AlienClassifier:
         Raises:
             ValueError: not a token-classification model, its tags are not BIO, or see :meth:`predict`.
         """
-        if self.task != "token-classification":
+        if not get_task(self.task).is_token:
             raise ValueError(
                 f"predict_entities needs a token-classification model, this one is {self.task!r}"
             )
@@ -299,22 +318,13 @@ class AlienClassifier:
             ValueError: an unknown format version or a head that does not fit the backbone.
         """
         directory = Path(directory)
-        for name in (CONFIG_FILE, HEAD_FILE, BACKBONE_DIR):
+        for name in (HEAD_FILE, BACKBONE_DIR):
             if not (directory / name).exists():
                 raise FileNotFoundError(
                     f"{directory / name} is missing; is {directory} an AlienClassifier folder?"
                 )
-        meta = json.loads((directory / CONFIG_FILE).read_text())
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise ValueError(
-                f"unsupported {CONFIG_FILE} format_version {meta.get('format_version')!r}; "
-                f"this alien reads {FORMAT_VERSION}"
-            )
-        auto = (
-            AutoModelForTokenClassification
-            if meta["task"] == "token-classification"
-            else (AutoModelForSequenceClassification)
-        )
+        meta = read_metadata(directory)
+        auto = get_task(meta["task"]).auto_model_class()
         model = cast(
             PreTrainedModel,
             auto.from_pretrained(directory / BACKBONE_DIR, use_safetensors=True, trust_remote_code=False),
