@@ -5,6 +5,7 @@ from alien.config.params import Params, load_params, params_from_mapping
 from alien.config.sections import (
     AlignConfig,
     BackboneConfig,
+    CalibrationConfig,
     DataConfig,
     EvaluateConfig,
     FinetuneConfig,
@@ -16,6 +17,7 @@ from alien.config.sections import (
 __all__ = [
     "AlignConfig",
     "BackboneConfig",
+    "CalibrationConfig",
     "ConfigError",
     "DataConfig",
     "EvaluateConfig",

@@ -19,13 +19,15 @@ class ConfigError(ValueError):
     """A ``params.yaml`` value is missing, unknown, mistyped or out of range."""
 
 
-def from_mapping(cls: type[T], data: Mapping[str, Any] | None, *, section: str) -> T:
+def from_mapping(cls: type[T], data: Mapping[str, Any] | None, *, section: str, complete: bool = False) -> T:
     """Build dataclass ``cls`` from ``data``, rejecting unknown keys.
 
     Args:
         cls: a (frozen) dataclass type.
         data: the section's mapping from ``params.yaml`` (``None`` means all defaults).
         section: the section's name, used in error messages.
+        complete: every field must be given (``params.yaml`` is the one source of values;
+            a key left out must not silently fall back to a code default).
 
     Returns:
         The dataclass instance.
@@ -43,6 +45,11 @@ def from_mapping(cls: type[T], data: Mapping[str, Any] | None, *, section: str) 
     if unknown:
         raise ConfigError(
             f"unknown key(s) {unknown} in params section {section!r}; allowed: {sorted(fields)}"
+        )
+    missing = sorted(set(fields) - set(data))
+    if complete and missing:
+        raise ConfigError(
+            f"params section {section!r} is missing key(s) {missing}; every key must be set in params.yaml"
         )
     hints = typing.get_type_hints(cls)
     kwargs = {}

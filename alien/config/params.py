@@ -13,6 +13,7 @@ from alien.config.base import ConfigError, from_mapping
 from alien.config.sections import (
     AlignConfig,
     BackboneConfig,
+    CalibrationConfig,
     DataConfig,
     EvaluateConfig,
     FinetuneConfig,
@@ -31,6 +32,7 @@ class Params:
     backbone: BackboneConfig
     finetune: FinetuneConfig
     align: AlignConfig
+    calibration: CalibrationConfig
     evaluate: EvaluateConfig
     gates: GatesConfig
     registry: RegistryConfig
@@ -42,6 +44,7 @@ _TYPES = {
     "backbone": BackboneConfig,
     "finetune": FinetuneConfig,
     "align": AlignConfig,
+    "calibration": CalibrationConfig,
     "evaluate": EvaluateConfig,
     "gates": GatesConfig,
     "registry": RegistryConfig,
@@ -49,18 +52,24 @@ _TYPES = {
 
 
 def params_from_mapping(raw: Mapping[str, Any]) -> Params:
-    """Build :class:`Params` from a parsed YAML mapping.
+    """Build :class:`Params` from a parsed YAML mapping that sets every section and key.
+
+    Nothing falls back to a code default: the file's values are the only ones used,
+    so a deleted section is an error before any work starts, not a silent change.
 
     Raises:
-        ConfigError: unknown section or key, bad type, or out-of-range value.
+        ConfigError: missing or unknown section or key, bad type, or out-of-range value.
     """
     if not isinstance(raw, Mapping):
         raise ConfigError(f"params must be a mapping of sections, got {type(raw).__name__}")
     unknown = sorted(set(raw) - set(_TYPES))
     if unknown:
         raise ConfigError(f"unknown params section(s) {unknown}; allowed: {sorted(_TYPES)}")
+    missing = sorted(set(_TYPES) - set(raw))
+    if missing:
+        raise ConfigError(f"params section(s) {missing} missing; every section must be set in params.yaml")
     sections: dict[str, Any] = {
-        name: from_mapping(cls, raw.get(name), section=name) for name, cls in _TYPES.items()
+        name: from_mapping(cls, raw[name], section=name, complete=True) for name, cls in _TYPES.items()
     }
     return Params(**sections)
 

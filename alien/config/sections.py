@@ -28,6 +28,7 @@ class PathsConfig:
     plots: str = "reports/plots"
     gate_report: str = "reports/gate_report.json"
     registration: str = "reports/registration.json"
+    scores: str = "reports/scores.npz"
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -40,7 +41,7 @@ class DataConfig:
     task: Task = "sequence-classification"
     text_column: str = "text"
     label_column: str = "label"
-    max_rows: int | None = 3000
+    max_rows: int | None = 4000
     seed: int = 42
     test_fraction: float = 0.25
     validation_fraction: float = 0.15
@@ -71,6 +72,7 @@ class DataConfig:
 class BackboneConfig:
     name: str = "package:minilm"
     max_length: int = 64
+    allow_pickle: bool = False
 
     def __post_init__(self) -> None:
         check(bool(self.name), "backbone.name must not be empty")
@@ -82,9 +84,9 @@ class BackboneConfig:
 @dataclass(frozen=True)
 class FinetuneConfig:
     method: Literal["full", "lora"] = "full"
-    epochs: float = 1.0
+    epochs: float = 2.0
     batch_size: int = 32
-    learning_rate: float = 5e-5
+    learning_rate: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     lora_r: int = 8
@@ -92,6 +94,7 @@ class FinetuneConfig:
     lora_dropout: float = 0.1
     lora_target_modules: tuple[str, ...] = ()
     seed: int = 42
+    processes: int = 1
 
     def __post_init__(self) -> None:
         check(self.epochs > 0, f"finetune.epochs must be > 0, got {self.epochs}")
@@ -107,6 +110,7 @@ class FinetuneConfig:
         check(
             0 <= self.lora_dropout < 1, f"finetune.lora_dropout must lie in [0, 1), got {self.lora_dropout}"
         )
+        check(1 <= self.processes <= 64, f"finetune.processes must lie in [1, 64], got {self.processes}")
 
 
 @dataclass(frozen=True)
@@ -121,9 +125,12 @@ class AlignConfig:
     batch_size: int = 128
     warmup_fraction: float = 0.1
     oversample_errors: bool = False
+    selection: Literal["roc_auc", "bce"] = "roc_auc"
+    top_k: int = 1
     seed: int = 42
 
     def __post_init__(self) -> None:
+        check(self.top_k >= 1, f"align.top_k must be >= 1, got {self.top_k}")
         for name in ("learning_rates", "alphas", "betas"):
             values = getattr(self, name)
             check(len(values) > 0, f"align.{name} must list at least one value")
@@ -156,7 +163,6 @@ BASELINE_NAMES = (
 class EvaluateConfig:
     n_bins: int = 15
     baselines: tuple[str, ...] = BASELINE_NAMES
-    seed: int = 42
 
     def __post_init__(self) -> None:
         check(self.n_bins >= 2, f"evaluate.n_bins must be >= 2, got {self.n_bins}")
@@ -210,12 +216,37 @@ class GatesConfig:
         )
 
 
+CALIBRATORS = ("platt", "isotonic", "centered_isotonic", "beta", "none")
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """The monotone map g(u) ~ P(error) and the risk-controlled abstention threshold.
+
+    Both are fitted on ``split`` (held-out rows the head was not trained on; never test).
+    """
+
+    method: str = "platt"
+    split: Literal["validation", "alignment"] = "validation"
+    target_risk: float = 0.1
+    delta: float = 0.1
+
+    def __post_init__(self) -> None:
+        check(
+            self.method in CALIBRATORS,
+            f"calibration.method {self.method!r} is not one of {list(CALIBRATORS)}",
+        )
+        check(0 < self.target_risk < 1, f"calibration.target_risk must lie in (0, 1), got {self.target_risk}")
+        check(0 < self.delta < 1, f"calibration.delta must lie in (0, 1), got {self.delta}")
+
+
 @dataclass(frozen=True)
 class RegistryConfig:
     model_name: str = "alien-classifier"
     experiment: str = "alien-retrain"
     tracking_uri: str = "sqlite:///mlflow.db"
     promote: bool = True
+    mode: Literal["production", "experiment"] = "production"
 
     def __post_init__(self) -> None:
         check(bool(self.model_name.strip()), "registry.model_name must not be empty")

@@ -10,6 +10,14 @@ from alien.config import AlignConfig, ConfigError, DataConfig, load_params, para
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def shipped(**changes: dict) -> dict:
+    """The shipped params.yaml as a mapping, with ``changes`` merged into its sections."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, values in changes.items():
+        raw.setdefault(section, {}).update(values)
+    return raw
+
+
 def test_shipped_params_yaml_loads_with_its_values():
     params = load_params(ROOT / "params.yaml")
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -20,12 +28,12 @@ def test_shipped_params_yaml_loads_with_its_values():
 
 def test_unknown_key_is_named():
     with pytest.raises(ConfigError, match=r"\['lr'\].*'align'"):
-        params_from_mapping({"align": {"lr": 0.1}})
+        params_from_mapping(shipped(align={"lr": 0.1}))
 
 
 def test_unknown_section_is_named():
     with pytest.raises(ConfigError, match="trainer"):
-        params_from_mapping({"trainer": {}})
+        params_from_mapping(shipped(trainer={}))
 
 
 @pytest.mark.parametrize(
@@ -45,11 +53,11 @@ def test_unknown_section_is_named():
 )
 def test_bad_values_name_the_key(section, values, needle):
     with pytest.raises(ConfigError, match=needle.replace(".", r"\.")):
-        params_from_mapping({section: values})
+        params_from_mapping(shipped(**{section: values}))
 
 
 def test_yaml_string_numbers_are_accepted_and_lists_become_tuples():
-    cfg = params_from_mapping({"align": {"learning_rates": ["1e-4", 2e-4]}}).align
+    cfg = params_from_mapping(shipped(align={"learning_rates": ["1e-4", 2e-4]})).align
     assert cfg.learning_rates == (1e-4, 2e-4)
     assert isinstance(cfg, AlignConfig)
 
@@ -61,6 +69,30 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("data: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_params(bad)
+
+
+def test_a_missing_section_is_an_error_not_a_silent_default():
+    raw = shipped()
+    del raw["finetune"]
+    with pytest.raises(ConfigError, match=r"\['finetune'\] missing"):
+        params_from_mapping(raw)
+
+
+def test_a_missing_key_is_named():
+    raw = shipped()
+    del raw["finetune"]["epochs"]
+    with pytest.raises(ConfigError, match=r"'finetune' is missing key\(s\) \['epochs'\]"):
+        params_from_mapping(raw)
+
+
+def test_code_defaults_match_the_shipped_params():
+    """Code defaults serve notebook users only; they must say what params.yaml says."""
+    import dataclasses
+
+    params = load_params(ROOT / "params.yaml")
+    for field in dataclasses.fields(params):
+        section = getattr(params, field.name)
+        assert type(section)() == section, field.name
 
 
 def test_sections_are_frozen():
