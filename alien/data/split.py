@@ -33,6 +33,7 @@ from hashlib import sha256
 from typing import Any
 
 from alien.data.dataset import Task
+from alien.task import get_task
 
 SPLIT_ORDER = ("test", "validation", "alignment", "train")  # bucket order along [0, 1)
 
@@ -48,7 +49,7 @@ def normalise_text(text: str) -> str:
 
 def example_key(record: Mapping[str, Any], *, task: Task) -> str:
     """The normalised content that identifies ``record`` (labels excluded)."""
-    if task == "token-classification":
+    if get_task(task).is_token:
         return normalise_text(" ".join(record["tokens"]))
     return normalise_text(record["text"])
 
@@ -90,7 +91,7 @@ def deduplicate(records: Sequence[Mapping[str, Any]], *, task: Task) -> tuple[li
     examples, conflicts = [], 0
     for key, copies in groups.items():
         first = dict(copies[0])
-        if task == "sequence-classification":
+        if not get_task(task).is_token:
             votes = Counter(c["label"] for c in copies)
             if len(votes) > 1:
                 conflicts += 1
@@ -152,4 +153,4 @@ def split_examples(
 
 def _stratum(example: Example, task: Task) -> str:
     # Token tasks have no single label: they are sub-sampled as one stratum.
-    return str(example.record["label"]) if task == "sequence-classification" else ""
+    return "" if get_task(task).is_token else str(example.record["label"])

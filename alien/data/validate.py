@@ -14,6 +14,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from alien.data.dataset import Task, order_labels
+from alien.task import get_task
 
 _SHOWN = 5
 
@@ -52,7 +53,7 @@ def names_from_values(
         ValueError: null labels, mixed int/str labels, negative ints, or ints
             outside ``[0, len(class_names))``.
     """
-    flat = [v for value in values for v in value] if task == "token-classification" else list(values)
+    flat = get_task(task).flat_labels(values)
     if any(_is_null(v) for v in flat):
         rows = [
             i for i, v in enumerate(values) if _is_null(v) or (isinstance(v, list) and any(map(_is_null, v)))
@@ -80,7 +81,7 @@ def names_from_values(
     else:
         names = order_labels((str(v) for v in flat), task=task)
         convert = str  # type: ignore[assignment]
-    if task == "token-classification":
+    if get_task(task).is_token:
         return [[convert(v) for v in value] for value in values], names
     return [convert(v) for v in values], names
 
@@ -98,7 +99,7 @@ def validate_records(
     if not records:
         raise ValueError(f"{source} holds no rows; check data.source")
     known = set(labels)
-    text_key, label_key = ("text", "label") if task == "sequence-classification" else ("tokens", "tags")
+    text_key, label_key = get_task(task).input_key, get_task(task).label_key
     empty: list[int] = []
     unknown: Counter[str] = Counter()
     for i, record in enumerate(records):
@@ -108,7 +109,7 @@ def validate_records(
                 f"{task} records need both"
             )
         content, label = record[text_key], record[label_key]
-        if task == "sequence-classification":
+        if not get_task(task).is_token:
             if not isinstance(content, str) or not content.strip():
                 empty.append(i)
             values = [label]
@@ -123,7 +124,7 @@ def validate_records(
             values = label
         unknown.update(str(v) for v in values if v not in known)
     if empty:
-        what = "empty or null text" if task == "sequence-classification" else "no tokens or an empty token"
+        what = "no tokens or an empty token" if get_task(task).is_token else "empty or null text"
         raise ValueError(
             f"{len(empty)} row(s) of {source} have {what} (rows {empty[:_SHOWN]}); remove or fill them"
         )
@@ -131,9 +132,7 @@ def validate_records(
         raise ValueError(
             f"labels {sorted(unknown)[:_SHOWN]} in {source} are not among the class names {list(labels)}"
         )
-    used = {
-        str(v) for r in records for v in (r[label_key] if task == "token-classification" else [r[label_key]])
-    }
+    used = {str(v) for v in get_task(task).flat_labels(r[label_key] for r in records)}
     if len(used) < 2:
         raise ValueError(
             f"{source} has {len(used)} class(es) {sorted(used)}; classification needs at least 2"
