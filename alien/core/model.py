@@ -1,21 +1,15 @@
 """The deployable model: a fine-tuned classifier plus its ALIEN head.
 
 One backbone forward per batch: the classifier head gives labels and
-probabilities, the ALIEN head gives the uncertainty from the same captured
-features. Saved as a plain folder (safetensors + JSON, no pickle)::
-
-    <dir>/backbone/              save_pretrained of the model and tokenizer
-    <dir>/alien_head.safetensors the head's weights
-    <dir>/alien.json             family, kind, eps, labels, max_length, task, version
+probabilities, the ALIEN head gives the uncertainty u from the same captured
+features; an optional monotone calibration map turns u into a probability of
+error, and an optional abstention rule flags the rows to refuse. Saved as a
+plain folder (safetensors + JSON, no pickle): see :mod:`alien.core.deployable`.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,71 +21,40 @@ from transformers import AutoTokenizer as _AutoTokenizer
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 import alien
+from alien.assets.atomic import atomic_directory
+from alien.calibration import Calibrator
+from alien.core.abstention import AbstentionRule
 from alien.core.capture import capture_features, check_task, encode, frozen
+from alien.core.deployable import (
+    BACKBONE_DIR,
+    CALIBRATION_FILE,
+    CONFIG_FILE,
+    FORMAT_VERSION,
+    HEAD_FILE,
+    calibration_document,
+    read_calibration,
+    read_metadata,
+    write_json,
+)
 from alien.core.entities import Aggregate, Entity, entities_per_example
 from alien.core.head import AlienHead
 from alien.core.head_builder import build_alien_head, head_spec, num_labels_of
+from alien.core.prediction import Prediction
 from alien.core.tokenization import IGNORE_INDEX
 from alien.core.uncertainty import UncertaintyKind
 from alien.task import TaskName, get_task
 
-FORMAT_VERSION = 1
-HEAD_FILE = "alien_head.safetensors"
-CONFIG_FILE = "alien.json"
-BACKBONE_DIR = "backbone"
-
-
-def read_metadata(directory: str | Path) -> dict[str, Any]:
-    """The ``alien.json`` of a deployable folder written by :meth:`AlienClassifier.save`.
-
-    The one reader of that file: stages, the pyfunc and the registry all call it.
-
-    Raises:
-        FileNotFoundError: ``directory`` has no ``alien.json``.
-        ValueError: the file is not JSON, or has an unsupported ``format_version``.
-    """
-    path = Path(directory) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; is {directory} an AlienClassifier folder?")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
-        found = meta.get("format_version") if isinstance(meta, dict) else meta
-        raise ValueError(
-            f"unsupported {CONFIG_FILE} format_version {found!r} in {path}; this alien reads {FORMAT_VERSION}"
-        )
-    return meta
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """Predictions of :meth:`AlienClassifier.predict`.
-
-    Attributes:
-        labels: ``(N,)`` int64 predicted class ids.
-        probabilities: ``(N, C)`` float32 softmax of the classifier's logits.
-        uncertainty: ``(N,)`` float32 ALIEN uncertainty in ``[eps, 1 - eps]``.
-        label_names: the ``C`` class names.
-        example_ids: token tasks: ``(N,)`` input example of each word row; else ``None``.
-        word_ids: token tasks: ``(N,)`` word index within its example; else ``None``.
-    """
-
-    labels: np.ndarray
-    probabilities: np.ndarray
-    uncertainty: np.ndarray
-    label_names: tuple[str, ...]
-    example_ids: np.ndarray | None = None
-    word_ids: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    @property
-    def label_strings(self) -> list[str]:
-        """The predicted class names, one per row."""
-        return [self.label_names[i] for i in self.labels]
+# The folder layout lives in alien.core.deployable; its names are re-exported for callers.
+__all__ = [
+    "BACKBONE_DIR",
+    "CALIBRATION_FILE",
+    "CONFIG_FILE",
+    "FORMAT_VERSION",
+    "HEAD_FILE",
+    "AlienClassifier",
+    "Prediction",
+    "read_metadata",
+]
 
 
 class AlienClassifier:
@@ -104,6 +67,9 @@ class AlienClassifier:
         label_names: the ``C`` class names.
         max_length: truncation length in tokens (use the one the features were extracted with).
         task: ``"sequence-classification"`` or ``"token-classification"``.
+        calibrator: a fitted monotone map g with g(u) ~= P(error) (:mod:`alien.calibration`);
+            ``predict`` then reports g(u) as the uncertainty and keeps u as ``raw_uncertainty``.
+        abstention: the rule that sets ``Prediction.abstain`` from the (calibrated) uncertainty.
 
     Raises:
         ValueError: the head, label names or task do not fit the model.
@@ -118,6 +84,8 @@ class AlienClassifier:
         label_names: Sequence[str],
         max_length: int,
         task: TaskName = "sequence-classification",
+        calibrator: Calibrator | None = None,
+        abstention: AbstentionRule | None = None,
     ) -> None:
         check_task(model, task)
         spec = head_spec(model)
@@ -137,6 +105,8 @@ class AlienClassifier:
         self.label_names = tuple(label_names)
         self.max_length = int(max_length)
         self.task: TaskName = task
+        self.calibrator = calibrator
+        self.abstention = abstention
         self._spec = spec
 
     @classmethod
@@ -224,10 +194,19 @@ class AlienClassifier:
                 parts["logits"].append(logits.float().cpu())
                 parts["u"].append(u.float().cpu())
         logits = torch.cat(parts["logits"])
+        raw = torch.cat(parts["u"]).numpy().astype(np.float64)
+        calibrated = raw if self.calibrator is None else np.asarray(self.calibrator(raw), dtype=np.float64)
+        abstain = (
+            np.zeros(raw.shape, dtype=bool)
+            if self.abstention is None
+            else self.abstention.abstain(calibrated)
+        )
         return Prediction(
             labels=logits.argmax(dim=-1).numpy().astype(np.int64),
             probabilities=torch.softmax(logits, dim=-1).numpy(),
-            uncertainty=torch.cat(parts["u"]).numpy(),
+            uncertainty=calibrated,
+            raw_uncertainty=raw,
+            abstain=abstain,
             label_names=self.label_names,
             example_ids=torch.cat(parts["example_ids"]).numpy() if token else None,
             word_ids=torch.cat(parts["word_ids"]).numpy() if token else None,
@@ -285,29 +264,19 @@ class AlienClassifier:
         }
 
     def save(self, directory: str | Path) -> Path:
-        """Write the backbone, tokenizer, head and metadata; all or nothing.
+        """Write the backbone, tokenizer, head, metadata and calibration; all or nothing.
 
-        Everything goes to a temporary sibling folder that then replaces ``directory``.
+        See :mod:`alien.core.deployable` for the layout.
         """
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-        try:
+        with atomic_directory(directory) as tmp:
             self.model.save_pretrained(tmp / BACKBONE_DIR)
             self.tokenizer.save_pretrained(tmp / BACKBONE_DIR)
             state = {k: v.detach().cpu().contiguous().clone() for k, v in self.head.state_dict().items()}
             save_file(state, str(tmp / HEAD_FILE), metadata={"format": "alien-head"})
-            (tmp / CONFIG_FILE).write_text(json.dumps(self.metadata(), indent=2) + "\n")
-            old = directory.with_name(f".{directory.name}.old")
-            if directory.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                directory.rename(old)
-            tmp.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return directory
+            write_json(tmp / CONFIG_FILE, self.metadata())
+            if self.calibrator is not None or self.abstention is not None:
+                write_json(tmp / CALIBRATION_FILE, calibration_document(self.calibrator, self.abstention))
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, device: str | torch.device = "cpu") -> AlienClassifier:
@@ -337,6 +306,7 @@ class AlienClassifier:
                 f"{directory} says family {meta['family']!r} but the backbone is {head.family!r}"
             )
         head.load_state_dict(load_file(str(directory / HEAD_FILE)), strict=True)
+        calibrator, abstention = read_calibration(directory)
         return cls(
             model,
             tokenizer,
@@ -344,4 +314,6 @@ class AlienClassifier:
             label_names=meta["label_names"],
             max_length=int(meta["max_length"]),
             task=meta["task"],
+            calibrator=calibrator,
+            abstention=abstention,
         )

@@ -24,7 +24,6 @@ def test_concurrent_predictions_equal_sequential(family):
     requests = [texts[i : i + 1 + i % 5] for i in range(len(texts))]
     sequential = [clf.predict(r) for r in requests]
 
-
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in range(3):
             concurrent = list(pool.map(clf.predict, requests))
