@@ -216,7 +216,7 @@ class GatesConfig:
         )
 
 
-CALIBRATORS = ("platt", "isotonic", "centered_isotonic", "beta", "none")
+CALIBRATORS = ("platt", "isotonic", "centred_isotonic", "beta", "none")
 
 
 @dataclass(frozen=True)
