@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run repro test test-slow lint bench bench-tasks results clean
+.PHONY: help install run repro test test-integration test-slow lint bench bench-tasks results clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ repro: install  ## run the same pipeline with DVC
 
 test: install  ## the default test suite (fast, tiny models)
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+test-integration: install  ## tests against real servers on 127.0.0.1: PostgreSQL + mlflow server, prefect server + worker, torchrun, Dask, Chromium
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m integration tests
 
 test-slow: install  ## tests that need real pretrained assets (minutes)
 	$(BIN)/python -m pytest -q -m slow -p no:cacheprovider
