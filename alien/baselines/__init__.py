@@ -1,15 +1,17 @@
 """Uncertainty baselines ALIEN is compared with, behind one interface.
 
->>> sorted(BASELINES)[:2]
-['entropy', 'linear_probe']
+>>> sorted(BASELINES)[:3]
+['doctor', 'entropy', 'linear_probe']
 """
 
 from __future__ import annotations
 
 from alien.baselines.base import UncertaintyBaseline
+from alien.baselines.doctor import Doctor
 from alien.baselines.entropy import PredictiveEntropy
 from alien.baselines.linear_probe import LinearProbe
 from alien.baselines.mahalanobis import Mahalanobis, RelativeMahalanobis
+from alien.baselines.rde import RobustDensity
 from alien.baselines.softmax_response import SoftmaxResponse
 from alien.baselines.temperature_scaling import TemperatureScaling
 
@@ -23,6 +25,8 @@ BASELINES: dict[str, type[UncertaintyBaseline]] = {
         Mahalanobis,
         RelativeMahalanobis,
         LinearProbe,
+        Doctor,
+        RobustDensity,
     )
 }
 
@@ -45,10 +49,12 @@ def make_baseline(name: str) -> UncertaintyBaseline:
 
 __all__ = [
     "BASELINES",
+    "Doctor",
     "LinearProbe",
     "Mahalanobis",
     "PredictiveEntropy",
     "RelativeMahalanobis",
+    "RobustDensity",
     "SoftmaxResponse",
     "TemperatureScaling",
     "UncertaintyBaseline",

@@ -53,17 +53,17 @@ def _over_confident(n: int, seed: int, *, scale: float = 3.0) -> FeatureSet:
     return _feature_set(rng.normal(size=(n, 2)), scale * z, labels)
 
 
-def test_dispatch_names_match_params_yaml() -> None:
+def test_dispatch_names_cover_params_yaml() -> None:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
-    assert set(params["evaluate"]["baselines"]) == set(BASELINES)
+    assert set(params["evaluate"]["baselines"]) <= set(BASELINES)
     for name, cls in BASELINES.items():
         baseline = make_baseline(name)
         assert isinstance(baseline, cls) and baseline.name == name
 
 
 def test_unknown_baseline_lists_choices() -> None:
-    with pytest.raises(ValueError, match=r"unknown baseline 'rde'.*linear_probe"):
-        make_baseline("rde")
+    with pytest.raises(ValueError, match=r"unknown baseline 'ddu'.*linear_probe"):
+        make_baseline("ddu")
 
 
 def test_softmax_response_confident_row_below_uniform_row() -> None:
@@ -180,7 +180,7 @@ def test_every_baseline_scores_one_finite_value_per_row(name: str) -> None:
         assert ((u >= 0) & (u <= 1)).all()
 
 
-@pytest.mark.parametrize("name", ["mahalanobis", "relative_mahalanobis", "linear_probe"])
+@pytest.mark.parametrize("name", ["mahalanobis", "relative_mahalanobis", "linear_probe", "rde"])
 def test_feature_width_mismatch_raises(name: str) -> None:
     fs = _linearly_predictable_errors(100, 15)
     baseline = make_baseline(name).fit(fs, fs)
