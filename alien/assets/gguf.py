@@ -13,20 +13,20 @@ Needs the ``gguf`` package (imported only here, on first use).
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from alien.assets.atomic import atomic_directory
+
 
 def dequantize_gguf(gguf_path: str | Path, destination: str | Path) -> float:
     """Write ``gguf_path`` as a float32 Hugging Face folder (model + tokenizer) at ``destination``.
 
-    The folder appears all at once (written to a temporary sibling, then
-    renamed); an existing ``destination`` is an error, not overwritten.
+    The folder appears all at once (:func:`alien.assets.atomic.atomic_directory`);
+    an existing ``destination`` is an error, not overwritten.
 
     Args:
         gguf_path: a ``.gguf`` file of a causal language model.
@@ -46,6 +46,19 @@ def dequantize_gguf(gguf_path: str | Path, destination: str | Path) -> float:
         raise FileNotFoundError(f"GGUF file not found: {source}")
     if target.exists():
         raise FileExistsError(f"{target} already exists; remove it to convert again")
+    with atomic_directory(target) as staging:
+        return write_dequantized(source, staging)
+
+
+def write_dequantized(source: Path, folder: Path) -> float:
+    """Write the float32 model and tokenizer of the GGUF file ``source`` into the existing ``folder``.
+
+    Returns:
+        Seconds spent loading and dequantising.
+
+    Raises:
+        RuntimeError: the ``gguf`` package is not installed.
+    """
     if importlib.util.find_spec("gguf") is None:
         raise RuntimeError(f"reading {source.name} needs the 'gguf' package: pip install gguf")
     start = time.perf_counter()
@@ -60,13 +73,6 @@ def dequantize_gguf(gguf_path: str | Path, destination: str | Path) -> float:
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(loaded.state_dict(), strict=True)
     del loaded
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        staging.rename(target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
     return seconds

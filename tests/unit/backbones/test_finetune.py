@@ -10,17 +10,12 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoModelForTokenClassification
 
-from alien.backbones.finetune import (
-    apply_lora,
-    finetune,
-    head_module_names,
-    lora_target_modules,
-    validate_records,
-)
-from alien.config import FinetuneConfig
+from alien.backbones.finetune import finetune
+from alien.backbones.lora import apply_lora, head_module_names, lora_target_modules
+from alien.backbones.records import validate_records
 from tests.tiny import tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
-FAST = {"epochs": 4.0, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.0, "seed": 0}
+FAST: dict[str, Any] = {"epochs": 4.0, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.0, "seed": 0}
 SEQ = "sequence-classification"
 TOKEN = "token-classification"
 
@@ -62,9 +57,17 @@ def test_full_finetune_learns_and_saves_loadable_model(tmp_path: Path) -> None:
     train, val = seq_records(32), seq_records(12, seed=1)
     before_loss = mean_loss(model, tokenizer, train)
     before_weights = copy.deepcopy(model.state_dict())
-    config = FinetuneConfig(method="full", **{**FAST, "epochs": 10.0})  # tiny BERT plateaus at first
+    options = {**FAST, "epochs": 10.0}  # tiny BERT plateaus at first
     summary = finetune(
-        model, tokenizer, train, val, config=config, task=SEQ, max_length=32, output_dir=tmp_path / "out"
+        model,
+        tokenizer,
+        train,
+        val,
+        method="full",
+        **options,
+        task=SEQ,
+        max_length=32,
+        output_dir=tmp_path / "out",
     )
     assert mean_loss(model, tokenizer, train) < before_loss - 0.2
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before_weights[k])]
@@ -83,7 +86,7 @@ def test_full_finetune_learns_and_saves_loadable_model(tmp_path: Path) -> None:
 
 def test_apply_lora_leaves_only_adapters_and_head_trainable() -> None:
     model = tiny_model("bert")
-    peft_model = apply_lora(model, config=FinetuneConfig(method="lora", lora_r=4))
+    peft_model = apply_lora(model, r=4)
     trainable = [n for n, p in peft_model.named_parameters() if p.requires_grad]
     assert trainable
     assert all("lora_" in n or "modules_to_save" in n for n in trainable)
@@ -95,7 +98,7 @@ def test_apply_lora_leaves_only_adapters_and_head_trainable() -> None:
 
 def test_lora_merge_preserves_logits() -> None:
     model, tokenizer = tiny_model("bert"), tiny_tokenizer()
-    peft_model = apply_lora(model, config=FinetuneConfig(method="lora", lora_r=4, lora_dropout=0.0))
+    peft_model = apply_lora(model, r=4, dropout=0.0)
     torch.manual_seed(3)
     with torch.no_grad():  # LoRA starts as the identity (B = 0); make it do something
         for name, param in peft_model.named_parameters():
@@ -113,13 +116,14 @@ def test_lora_merge_preserves_logits() -> None:
 def test_lora_finetune_changes_only_adapted_and_head_weights(tmp_path: Path) -> None:
     model, tokenizer = tiny_model("bert", seed=2), tiny_tokenizer()
     before = copy.deepcopy(model.state_dict())
-    config = FinetuneConfig(method="lora", lora_r=4, **FAST)
     summary = finetune(
         model,
         tokenizer,
         seq_records(32),
         seq_records(8, seed=1),
-        config=config,
+        method="lora",
+        lora_r=4,
+        **FAST,
         task=SEQ,
         max_length=32,
         output_dir=tmp_path / "out",
@@ -131,9 +135,7 @@ def test_lora_finetune_changes_only_adapted_and_head_weights(tmp_path: Path) -> 
     assert "classifier.weight" in changed and "bert.pooler.dense.weight" in changed
     assert not any(".key." in k or "intermediate" in k or "embeddings" in k for k in changed)
     expected = sum(
-        p.numel()
-        for n, p in apply_lora(tiny_model("bert"), config=config).named_parameters()
-        if p.requires_grad
+        p.numel() for n, p in apply_lora(tiny_model("bert"), r=4).named_parameters() if p.requires_grad
     )
     assert summary.trainable_params == expected < summary.total_params
     assert summary.lora_target_modules == ("query", "value")
@@ -150,7 +152,9 @@ def test_lora_on_tiny_llama_decoder(tmp_path: Path) -> None:
         tokenizer,
         seq_records(24),
         seq_records(8, seed=1),
-        config=FinetuneConfig(method="lora", lora_r=4, **FAST),
+        method="lora",
+        lora_r=4,
+        **FAST,
         task=SEQ,
         max_length=32,
         output_dir=tmp_path / "out",
@@ -173,7 +177,8 @@ def test_token_classification(tmp_path: Path, method: str) -> None:
         tokenizer,
         train,
         val,
-        config=FinetuneConfig(method=method, **FAST),  # type: ignore[arg-type]
+        method=method,  # type: ignore[arg-type]
+        **FAST,
         task=TOKEN,
         max_length=32,
         output_dir=tmp_path / "out",
@@ -202,7 +207,8 @@ def test_empty_validation_gives_no_accuracy(tmp_path: Path) -> None:
         tiny_tokenizer(),
         seq_records(8),
         [],
-        config=FinetuneConfig(epochs=1.0, batch_size=8),
+        epochs=1.0,
+        batch_size=8,
         task=SEQ,
         max_length=16,
         output_dir=tmp_path / "out",
@@ -233,7 +239,6 @@ def test_bad_records_raise_naming_the_problem(
             tiny_tokenizer(),
             train,
             [],
-            config=FinetuneConfig(),
             task=SEQ,
             max_length=16,
             output_dir=tmp_path / "out",
