@@ -6,6 +6,9 @@
   wait for ``/health``; every server started is stopped (the whole group) at session end.
 - ``mlflow_server``: one such server on the ``mlflow`` database of ``postgres``, artifacts
   served by the tracking server from a temporary folder.
+- ``prefect_server``: ``prefect server start`` on a free port, its database the ``prefect``
+  database of ``postgres`` (asyncpg), as in ``infra/docker-compose.yml``; ``prefect_env`` is
+  what a client needs (``PREFECT_API_URL``, a private ``PREFECT_HOME``).
 
 Every test under this folder carries the ``integration`` marker, so the default
 ``pytest`` run (``-m 'not slow and not integration'``) skips them; ``make test-integration`` runs them.
@@ -76,6 +79,36 @@ def start_mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     yield _start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres) -> Iterator[ServerProcess]:
+    """``prefect server start`` on PostgreSQL, API at ``server.url + "/api"``; stopped at session end."""
+    folder = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    postgres.create_database("prefect")
+    server = start(
+        commands.prefect_server(host="127.0.0.1", port=port),
+        log=folder / "server.log",
+        url=f"http://127.0.0.1:{port}",
+        cwd=folder,
+        PREFECT_HOME=str(folder / "home"),
+        PREFECT_API_DATABASE_CONNECTION_URL=postgres.uri("prefect", driver="postgresql+asyncpg"),
+        # a run refused a concurrency slot retries after this long (default 30 s)
+        PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="2",
+    )
+    wait_http(server, "/api/health")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def prefect_env(tmp_path_factory: pytest.TempPathFactory, prefect_server: ServerProcess) -> dict[str, str]:
+    """Environment for Prefect clients, CLIs and workers talking to ``prefect_server``."""
+    return {
+        "PREFECT_API_URL": f"{prefect_server.url}/api",
+        "PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-client-home")),
+    }
 
 
 @pytest.fixture(scope="session")
