@@ -27,12 +27,17 @@ from tasks.stages import (
 
 @flow(name="retrain", log_prints=True)
 def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[str, Any]:
-    """Retrain, align, gate and register; returns what each stage did and the registration."""
+    """Retrain, align, gate and register; returns what each stage did and the registration.
+
+    Runs in the project root (the folder with ``dvc.yaml``; ``paths.*`` are relative to it).
+    ``params_path`` reaches every stage (``register`` logs that file) and DVC's skip check.
+    """
     p = load_params(params_path)
-    stages = [fetch_task(p), prepare_task(p)]
-    data_version = version_data_task(p.paths, push_to_remote=push_data)
+    root = str(Path.cwd())
+    stages = [fetch_task(p, params_path, root), prepare_task(p, params_path, root)]
+    data_version = version_data_task(p.paths, root, push_to_remote=push_data)
     for stage_task in (finetune_task, features_task, align_task, evaluate_task, gate_task, register_task):
-        stages.append(stage_task(p))
+        stages.append(stage_task(p, params_path, root))
     summary = render_run_summary(p.paths, stages=stages, data_version=data_version)
     create_markdown_artifact(key="gate-report", markdown=summary, description="ALIEN retrain gate report")
     print(summary)

@@ -2,6 +2,7 @@
 
 Skipping unchanged work is DVC's job (:func:`alien.stages.incremental.run_incremental`):
 DVC hashes the files a stage reads, which Prefect's input-based cache keys cannot see.
+Stages the table marks ``live`` (they read the registry) always run.
 Retries are for the stages that touch the network or the registry.
 """
 
@@ -15,7 +16,7 @@ from prefect.states import State
 
 from alien.config import Params
 from alien.stages.incremental import run_incremental
-from alien.stages.pipeline import stage_runner
+from alien.stages.pipeline import get_stage, stage_runner
 
 
 def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
@@ -27,9 +28,14 @@ def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> b
 RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 10, "retry_condition_fn": transient_only}
 
 
-def _stage_task(name: str, **options: Any) -> Task[[Params], dict[str, Any]]:
-    def run_stage(p: Params) -> dict[str, Any]:
-        return run_incremental(name, lambda: stage_runner(name)(p)).to_dict()
+def _stage_task(name: str, **options: Any) -> Task[[Params, str, str], dict[str, Any]]:
+    always = get_stage(name).live
+
+    def run_stage(p: Params, params_path: str, root: str) -> dict[str, Any]:
+        run = stage_runner(name)
+        return run_incremental(
+            name, lambda: run(p, params_file=params_path), root=root, params_file=params_path, always=always
+        ).to_dict()
 
     run_stage.__name__ = run_stage.__qualname__ = f"{name}_task"
     return task(name=name, **options)(run_stage)

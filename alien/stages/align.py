@@ -11,7 +11,7 @@ selected on validation only. Writes ``paths.deployable`` (backbone + classifier
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,17 @@ from alien.config import AlignConfig, BackboneConfig, DataConfig, PathsConfig
 from alien.core.head_builder import build_alien_head
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, write_json
-from alien.stages.features import feature_path, load_split_features
+from alien.stages._cli import StageResult, stage_cli
+from alien.stages.artifacts import feature_path, load_split_features
 from alien.training import fit_alien
+
+_PIPELINE_ONLY = ("uncertainty", "train_split")
 
 
 @dataclass(frozen=True)
-class AlignResult:
+class AlignResult(StageResult):
+    """What ``align`` fitted: the split it trained on, the grid's winner, the head's size."""
+
     train_split: str
     train_rows: int
     train_errors: int
@@ -36,9 +41,6 @@ class AlignResult:
     best: dict[str, Any]
     head_parameters: int
     seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: PathsConfig) -> AlignResult:
@@ -63,7 +65,9 @@ def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: P
 
     model, tokenizer = load_finetuned(paths.backbone, task=data.task)
     head = build_alien_head(model, kind=align.uncertainty)
-    result = fit_alien(head, train, validation, config=align, progress=True)
+    # the section minus its pipeline-only keys is fit_alien's keyword arguments
+    options = {f.name: getattr(align, f.name) for f in fields(align) if f.name not in _PIPELINE_ONLY}
+    result = fit_alien(head, train, validation, **options, progress=True)
 
     classifier = AlienClassifier(
         model,
@@ -85,17 +89,13 @@ def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: P
         validation_errors=int(validation.errors.sum()),
         initial_val_auroc=float(result.initial_val_auroc),
         best_val_auroc=float(result.best.val_auroc),
-        best=asdict(result.best),
+        best=result.best.to_dict(),
         head_parameters=result.head.num_parameters(),
         seconds=round(time.perf_counter() - start, 2),
     )
 
 
-def main() -> None:
-    from alien.stages._cli import run_stage
-
-    run_stage(lambda p: run(p.align, p.backbone, p.data, p.paths))
-
+main = stage_cli(__name__)
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

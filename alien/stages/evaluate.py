@@ -2,7 +2,8 @@
 
 All methods score the same cached test features. Writes ``paths.metrics``
 (``{"methods": {name: metrics}, "task": {...}, "rows": {...}}``, a DVC metrics
-file) and ``paths.plots`` (reliability diagram and risk–coverage curve as JSON
+file), the per-row test scores of every method (``paths.scores``, a
+:class:`~alien.stages.artifacts.TestScores`, which the gate decides on) and ``paths.plots`` (reliability diagram and risk–coverage curve as JSON
 for ``dvc plots`` plus PNGs for reviewers).
 
 Token classification: every row is a word, so the uncertainty metrics and the
@@ -16,9 +17,8 @@ removed are neither found nor missed).
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +29,27 @@ from alien.baselines import make_baseline
 from alien.config import EvaluateConfig, PathsConfig
 from alien.core.entities import is_bio_scheme
 from alien.core.feature_set import FeatureSet
-from alien.core.model import CONFIG_FILE, AlienClassifier
+from alien.core.model import AlienClassifier
 from alien.data.io import atomic_directory, write_json
 from alien.evaluation.plots import plot_reliability_diagrams, plot_risk_coverage
 from alien.metrics.collection import task_metrics, uncertainty_metrics
 from alien.metrics.curves import reliability_diagram, risk_coverage_curve
 from alien.metrics.entity import entity_scores, tag_sequences
-from alien.stages.features import load_split_features
+from alien.stages._cli import StageResult, stage_cli
+from alien.stages.artifacts import TestScores, deployable_label_names, load_split_features
 
 ALIEN = "alien"
 
 
 @dataclass(frozen=True)
-class EvaluateResult:
+class EvaluateResult(StageResult):
+    """Every method's test metrics and the task's quality."""
+
     methods: dict[str, dict[str, float]]
     task: dict[str, float]
     test_rows: int
     test_errors: int
     seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def alien_scores(deployable: str | Path, fs: FeatureSet) -> np.ndarray:
@@ -68,10 +68,6 @@ def entity_metrics(test: FeatureSet, label_names: list[str]) -> dict[str, float]
     return entity_scores(gold, predicted)
 
 
-def _label_names(deployable: str | Path) -> list[str]:
-    return list(json.loads((Path(deployable) / CONFIG_FILE).read_text(encoding="utf-8"))["label_names"])
-
-
 def score_all(
     config: EvaluateConfig, paths: PathsConfig, test: FeatureSet
 ) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
@@ -88,7 +84,7 @@ def score_all(
 
 
 def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
-    """Score ALIEN and the baselines on test; write metrics and plots.
+    """Score ALIEN and the baselines on test; write metrics, per-row scores and plots.
 
     Raises:
         ValueError: the test split has no errors or only errors (ROC-AUC undefined).
@@ -102,20 +98,17 @@ def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
         for name, u in scores.items()
     }
     task = task_metrics(test.logits.numpy(), test.labels.numpy(), from_logits=True)
-    task.update(entity_metrics(test, _label_names(paths.deployable)))
+    task.update(entity_metrics(test, deployable_label_names(paths.deployable)))
+    TestScores(
+        uncertainty=scores,
+        is_probability=is_probability,
+        errors=errors.astype(np.int64),
+        predictions=test.predictions.numpy(),
+        labels=test.labels.numpy(),
+        n_bins=evaluate.n_bins,
+    ).save(paths.scores)
 
-    correct = 1 - errors
-    reliability = {
-        name: reliability_diagram(1.0 - u, correct, n_bins=evaluate.n_bins)
-        for name, u in scores.items()
-        if is_probability[name]
-    }
-    risk_coverage = {name: risk_coverage_curve(u, errors, max_points=200) for name, u in scores.items()}
-    with atomic_directory(paths.plots) as tmp:
-        write_json(tmp / "reliability.json", _rows(reliability, ("confidence", "accuracy", "count")))
-        write_json(tmp / "risk_coverage.json", _rows(risk_coverage, ("coverage", "risk")))
-        plot_reliability_diagrams(reliability, tmp / "reliability.png")
-        plot_risk_coverage(risk_coverage, tmp / "risk_coverage.png")
+    _write_plots(scores, is_probability, errors, n_bins=evaluate.n_bins, plots=paths.plots)
     write_json(
         paths.metrics,
         {"methods": methods, "task": task, "rows": {"test": len(test), "test_errors": int(errors.sum())}},
@@ -129,6 +122,28 @@ def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
     )
 
 
+def _write_plots(
+    scores: dict[str, np.ndarray],
+    is_probability: dict[str, bool],
+    errors: np.ndarray,
+    *,
+    n_bins: int,
+    plots: str,
+) -> None:
+    """Reliability diagrams (methods whose score is a probability) and risk–coverage curves: JSON + PNG."""
+    reliability = {
+        name: reliability_diagram(1.0 - u, 1 - errors, n_bins=n_bins)
+        for name, u in scores.items()
+        if is_probability[name]
+    }
+    risk_coverage = {name: risk_coverage_curve(u, errors, max_points=200) for name, u in scores.items()}
+    with atomic_directory(plots) as tmp:
+        write_json(tmp / "reliability.json", _rows(reliability, ("confidence", "accuracy", "count")))
+        write_json(tmp / "risk_coverage.json", _rows(risk_coverage, ("coverage", "risk")))
+        plot_reliability_diagrams(reliability, tmp / "reliability.png")
+        plot_risk_coverage(risk_coverage, tmp / "risk_coverage.png")
+
+
 def _rows(curves: dict[str, dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
     """Long format (one row per point, with its method) that ``dvc plots`` reads."""
     rows = []
@@ -138,11 +153,7 @@ def _rows(curves: dict[str, dict[str, Any]], keys: tuple[str, ...]) -> list[dict
     return rows
 
 
-def main() -> None:
-    from alien.stages._cli import run_stage
-
-    run_stage(lambda p: run(p.evaluate, p.paths))
-
+main = stage_cli(__name__)
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -9,16 +9,15 @@ count and provenance (package, version, sha256, licence). ``data.max_rows`` is
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from alien.config import DataConfig, Params, PathsConfig
+from alien.config import DataConfig, PathsConfig
 from alien.data.dataset import write_raw
 from alien.data.sources import load_source
-from alien.stages._cli import StageResult, stage_main
+from alien.stages._cli import StageResult, stage_cli
 
 
 @dataclass(frozen=True)
@@ -62,14 +61,7 @@ def run(data: DataConfig, paths: PathsConfig, *, cache_dir: Path | None = None) 
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m alien.stages.fetch [--params params.yaml]``."""
-    return stage_main("fetch", _run_params, argv)
-
-
-def _run_params(params: Params) -> FetchResult:
-    return run(params.data, params.paths)
-
+main = stage_cli(__name__)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

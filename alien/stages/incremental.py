@@ -3,6 +3,11 @@
 Used by the Prefect flow so that a nightly run with unchanged data and params
 does no work, and so that ``dvc repro`` after a flow run (or the other way
 round) is a no-op: both runners share one ``dvc.lock``.
+
+DVC's record is only evidence when it describes this run: ``dvc.lock`` holds
+the values of ``<root>/params.yaml``, so a run from another params file never
+skips a stage and never commits one (``dvc.lock`` would then claim outputs
+that params.yaml did not produce).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from typing import Any, Protocol
 
 from alien.stages.versioning import commit_stage, stage_up_to_date
 
+DVC_PARAMS_FILE = "params.yaml"
 
-class StageResult(Protocol):
+
+class _Result(Protocol):
     def to_dict(self) -> Mapping[str, Any]: ...
 
 
@@ -33,11 +40,33 @@ class StageOutcome:
         return {"stage": self.stage, "skipped": self.skipped, "seconds": self.seconds, "result": self.result}
 
 
-def run_incremental(stage: str, run: Callable[[], StageResult], *, root: str | Path = ".") -> StageOutcome:
-    """Run ``run()`` unless DVC reports ``stage`` up to date; commit the stage afterwards."""
+def tracked_by_dvc(params_file: str | Path, *, root: str | Path) -> bool:
+    """Whether ``params_file`` is the params file DVC tracks for the project at ``root``."""
+    return Path(params_file).resolve() == (Path(root) / DVC_PARAMS_FILE).resolve()
+
+
+def run_incremental(
+    stage: str,
+    run: Callable[[], _Result],
+    *,
+    root: str | Path,
+    params_file: str | Path,
+    always: bool = False,
+) -> StageOutcome:
+    """Run ``run()`` unless DVC reports ``stage`` up to date; commit the stage afterwards.
+
+    Args:
+        stage: the stage's name in ``dvc.yaml``.
+        run: runs the stage.
+        root: the project root (the folder with ``dvc.yaml``).
+        params_file: the params file this run uses.
+        always: never skip (stages that read the live registry).
+    """
     start = time.perf_counter()
-    if stage_up_to_date(stage, root=root):
+    recorded = tracked_by_dvc(params_file, root=root)
+    if recorded and not always and stage_up_to_date(stage, root=root):
         return StageOutcome(stage, True, round(time.perf_counter() - start, 2), None)
     result = dict(run().to_dict())
-    commit_stage(stage, root=root)
+    if recorded:
+        commit_stage(stage, root=root)
     return StageOutcome(stage, False, round(time.perf_counter() - start, 2), result)

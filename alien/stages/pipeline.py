@@ -1,8 +1,15 @@
-"""The pipeline's stages in order, each as ``Params -> result``: what both runners call.
+"""THE stage table: for each stage its module, the params it receives, what it reads and writes.
 
-``dvc.yaml`` runs them one process per stage; the Prefect tasks and the
-benchmarks call :data:`STAGES` in-process. Stage modules are imported lazily so
-that importing this module stays cheap (``register`` pulls in MLflow).
+Both runners take the pipeline from here. ``dvc.yaml`` is generated from
+:data:`STAGES` (``python -m alien.stages.pipeline --write-dvc-yaml``; ``--check``
+exits 1 when the file differs), with every stage's code dependencies computed
+as the import closure of its module (:mod:`alien.stages.dvc_yaml`); the Prefect
+tasks and the benchmarks call :func:`stage_runner`. A stage's ``run`` takes the
+sections its ``params`` name, by name (plus ``paths``); the generator refuses a
+table that disagrees with the code.
+
+Stage modules are imported lazily, so importing this module stays cheap
+(``register`` pulls in MLflow).
 """
 
 from __future__ import annotations
@@ -10,43 +17,180 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from alien.config import Params
-from alien.stages._cli import _HasToDict
-
-ORDER = ("fetch", "prepare", "finetune", "features", "align", "evaluate", "gate", "register")
-
-# Which params sections each stage receives (matches its `params:` list in dvc.yaml).
-_ARGS: dict[str, Callable[[Params], tuple[Any, ...]]] = {
-    "fetch": lambda p: (p.data, p.paths),
-    "prepare": lambda p: (p.data, p.paths),
-    "finetune": lambda p: (p.backbone, p.finetune, p.data, p.paths),
-    "features": lambda p: (p.data, p.backbone, p.paths),
-    "align": lambda p: (p.align, p.backbone, p.data, p.paths),
-    "evaluate": lambda p: (p.evaluate, p.paths),
-    "gate": lambda p: (p.gates, p.registry, p.data, p.paths),
-    "register": lambda p: (p.registry, p.paths),
-}
+from alien.stages._cli import HasToDict, call_run
 
 
-def stage_runner(name: str) -> Callable[[Params], _HasToDict]:
-    """``Params -> result`` for one stage.
+@dataclass(frozen=True)
+class Output:
+    """One file or folder a stage writes: ``paths.<key>`` plus an optional suffix.
+
+    Attributes:
+        key: the ``paths`` key (``${paths.<key>}`` in ``dvc.yaml``).
+        suffix: appended to the path (the raw data's ``.meta.json`` sidecar).
+        cache: whether DVC caches it (small reports are not cached).
+        persist: whether DVC keeps it while the stage runs.
+    """
+
+    key: str
+    suffix: str = ""
+    cache: bool = True
+    persist: bool = False
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One row of the table.
+
+    Attributes:
+        name: the stage (``alien.stages.<name>`` is its module).
+        params: the ``params.yaml`` sections or keys DVC tracks for it; their
+            sections (plus ``paths``) are what its ``run`` receives.
+        deps: the ``paths`` keys it reads.
+        outs: what it writes (``outs:`` in ``dvc.yaml``).
+        metrics: metrics files it writes.
+        plots: plot data it writes.
+        always_changed: run on every ``dvc repro`` (it looks at the outside world).
+        live: it reads or writes the live registry, which DVC does not track: both
+            runners run it every time and DVC never restores it from its run-cache
+            (``always_changed`` in ``dvc.yaml``; its outputs are not cached).
+    """
+
+    name: str
+    params: tuple[str, ...]
+    deps: tuple[str, ...] = ()
+    outs: tuple[Output, ...] = ()
+    metrics: tuple[Output, ...] = ()
+    plots: tuple[Output, ...] = ()
+    always_changed: bool = False
+    live: bool = False
+
+    @property
+    def module(self) -> str:
+        return f"alien.stages.{self.name}"
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        """The params sections ``run`` receives, in table order (``paths`` last)."""
+        return (*dict.fromkeys(p.split(".")[0] for p in self.params), "paths")
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "fetch",
+        params=("data.source", "data.task", "data.text_column", "data.label_column"),
+        outs=(Output("raw", persist=True), Output("raw", suffix=".meta.json", cache=False, persist=True)),
+        # Looking for new data is the point of a nightly run: fetch always runs, and
+        # everything downstream is skipped when the raw data's md5 is unchanged.
+        always_changed=True,
+    ),
+    Stage("prepare", params=("data",), deps=("raw",), outs=(Output("prepared"),)),
+    Stage(
+        "finetune",
+        params=("backbone", "finetune", "data.task"),
+        deps=("prepared",),
+        outs=(Output("backbone"),),
+    ),
+    Stage(
+        "features",
+        params=("backbone.max_length", "data.task"),
+        deps=("prepared", "backbone"),
+        outs=(Output("features"),),
+    ),
+    Stage(
+        "align",
+        params=("align", "backbone.max_length", "data.task"),
+        deps=("features", "backbone", "prepared"),
+        outs=(Output("deployable"),),
+        metrics=(Output("grid", cache=False),),
+    ),
+    Stage(
+        "evaluate",
+        params=("evaluate",),
+        deps=("features", "deployable"),
+        outs=(Output("scores"),),
+        metrics=(Output("metrics", cache=False),),
+        plots=(Output("plots", cache=False),),
+    ),
+    Stage(
+        "gate",
+        params=("gates", "registry", "data.task"),
+        deps=("metrics", "scores", "prepared"),
+        outs=(Output("gate_report", cache=False),),
+        live=True,
+    ),
+    Stage(
+        "register",
+        params=("registry",),
+        deps=("gate_report", "metrics", "deployable", "plots", "grid", "raw"),
+        outs=(Output("registration", cache=False),),
+        live=True,
+    ),
+)
+ORDER: tuple[str, ...] = tuple(s.name for s in STAGES)
+_BY_NAME = {s.name: s for s in STAGES}
+
+# `dvc plots show` definitions over evaluate's plot data.
+PLOTS: list[dict[str, Any]] = [
+    {
+        "reliability": {
+            "template": "simple",
+            "x": "confidence",
+            "y": {"reports/plots/reliability.json": "accuracy"},
+        }
+    },
+    {
+        "risk_coverage": {
+            "template": "simple",
+            "x": "coverage",
+            "y": {"reports/plots/risk_coverage.json": "risk"},
+        }
+    },
+]
+
+
+def get_stage(name: str) -> Stage:
+    """The table row of stage ``name``.
 
     Raises:
         ValueError: unknown stage name (the message lists the stages).
     """
-    if name not in _ARGS:
+    if name not in _BY_NAME:
         raise ValueError(f"unknown stage {name!r}; stages are {list(ORDER)}")
-    module = importlib.import_module(f"alien.stages.{name}")
-    return lambda params: module.run(*_ARGS[name](params))
+    return _BY_NAME[name]
 
 
-def run_stages(params: Params, stages: Iterable[str] = ORDER) -> dict[str, dict[str, Any]]:
+def stage_runner(name: str) -> Callable[..., HasToDict]:
+    """``(params, *, params_file="params.yaml") -> result`` for one stage.
+
+    Raises:
+        ValueError: unknown stage name (the message lists the stages).
+    """
+    module = importlib.import_module(get_stage(name).module)
+
+    def run(params: Params, *, params_file: str | Path = "params.yaml") -> HasToDict:
+        return call_run(module.run, params, params_file=params_file)
+
+    return run
+
+
+def run_stages(
+    params: Params, stages: Iterable[str] = ORDER, *, params_file: str | Path = "params.yaml"
+) -> dict[str, dict[str, Any]]:
     """Run ``stages`` in order in-process; returns each stage's result and seconds."""
     out = {}
     for name in stages:
         start = time.perf_counter()
-        result = stage_runner(name)(params).to_dict()
+        result = stage_runner(name)(params, params_file=params_file).to_dict()
         out[name] = {"seconds": round(time.perf_counter() - start, 2), "result": dict(result)}
     return out
+
+
+if __name__ == "__main__":
+    from alien.stages.dvc_yaml import main
+
+    raise SystemExit(main())

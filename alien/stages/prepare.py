@@ -17,19 +17,19 @@ own text and the seed, so adding data never moves an existing example.
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from alien.config import DataConfig, Params, PathsConfig
+from alien.config import DataConfig, PathsConfig
 from alien.data.dataset import read_raw
 from alien.data.io import atomic_directory, write_json, write_jsonl
 from alien.data.split import Example, deduplicate, select_rows, split_examples
 from alien.data.validate import check_stratifiable, min_rows_per_class, validate_records
-from alien.stages._cli import StageResult, stage_main
+from alien.stages._cli import StageResult, stage_cli
+from alien.task import get_task
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def run(data: DataConfig, paths: PathsConfig) -> PrepareResult:
         "alignment": data.alignment_fraction,
     }
     train_fraction = 1.0 - sum(fractions.values())
-    if data.task == "sequence-classification":
+    if not get_task(data.task).is_token:
         counts = Counter(e.record["label"] for e in selected)
         check_stratifiable(
             {name: counts.get(name, 0) for name in raw.labels},
@@ -119,7 +119,7 @@ def _check_splits(splits: dict[str, list[Example]], *, data: DataConfig, labels:
                 f"split {split!r} is empty ({sum(map(len, splits.values()))} examples in all); "
                 f"raise data.max_rows (now {data.max_rows}) or data.{split}_fraction, or add data"
             )
-    if data.task == "sequence-classification":
+    if not get_task(data.task).is_token:
         missing = sorted(set(labels) - {e.record["label"] for e in splits["train"]})
         if missing:
             raise ValueError(
@@ -130,28 +130,18 @@ def _check_splits(splits: dict[str, list[Example]], *, data: DataConfig, labels:
 
 def _class_counts(rows: list[Example], *, data: DataConfig) -> dict[str, int]:
     """Rows per class (sequence tasks) or tokens per tag (token tasks)."""
-    if data.task == "sequence-classification":
-        counts = Counter(e.record["label"] for e in rows)
-    else:
-        counts = Counter(tag for e in rows for tag in e.record["tags"])
-    return dict(sorted(counts.items()))
+    task = get_task(data.task)
+    return dict(sorted(Counter(task.flat_labels(e.record[task.label_key] for e in rows)).items()))
 
 
 def _encode(example: Example, *, index: dict[str, int], data: DataConfig) -> dict[str, Any]:
-    record = example.record
-    if data.task == "sequence-classification":
-        return {"id": example.id, "text": record["text"], "label": index[record["label"]]}
-    return {"id": example.id, "tokens": record["tokens"], "tags": [index[t] for t in record["tags"]]}
+    task = get_task(data.task)
+    label = example.record[task.label_key]
+    encoded = [index[t] for t in label] if task.is_token else index[label]
+    return {"id": example.id, task.input_key: example.record[task.input_key], task.label_key: encoded}
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m alien.stages.prepare [--params params.yaml]``."""
-    return stage_main("prepare", _run_params, argv)
-
-
-def _run_params(params: Params) -> PrepareResult:
-    return run(params.data, params.paths)
-
+main = stage_cli(__name__)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -3,35 +3,40 @@
 ``dvc repro`` tracks stages itself. The Prefect flow runs the same stage
 functions in-process, so it asks DVC whether a stage is up to date before
 running it and commits the stage afterwards: ``dvc.lock`` then describes what
-was run, a later ``dvc repro`` is a no-op, and the data version (the DVC md5 of
-the raw data) is the same number whichever runner produced the model.
+was run, and a later ``dvc repro`` is a no-op. (The data version, read from
+``dvc.lock``, is :func:`alien.stages.artifacts.data_version`.)
+
+Every function takes the project root (the folder with ``dvc.yaml``) explicitly.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 log = logging.getLogger(__name__)
 
 
-def is_dvc_repo(root: str | Path = ".") -> bool:
+def is_dvc_repo(root: str | Path) -> bool:
     """Whether ``root`` holds a DVC project (a ``.dvc`` folder and ``dvc.yaml``)."""
     root = Path(root)
     return (root / ".dvc").is_dir() and (root / "dvc.yaml").is_file()
 
 
-def _repo(root: str | Path) -> Any:
+@contextlib.contextmanager
+def _repo(root: str | Path) -> Iterator[Any]:
+    """DVC's ``Repo`` at ``root``, entered from ``root``: DVC resolves stage names and paths
+    against the working directory, whatever folder the Repo was opened on."""
     from dvc.repo import Repo
 
-    return Repo(str(root))
+    with contextlib.chdir(root), Repo(".") as repo:
+        yield repo
 
 
-def stage_up_to_date(stage: str, *, root: str | Path = ".") -> bool:
+def stage_up_to_date(stage: str, *, root: str | Path) -> bool:
     """Whether DVC considers ``stage`` unchanged (deps, params, outs as in ``dvc.lock``).
 
     Stages marked ``always_changed`` are never up to date. Outside a DVC repo
@@ -44,7 +49,7 @@ def stage_up_to_date(stage: str, *, root: str | Path = ".") -> bool:
     return not status
 
 
-def commit_stage(stage: str, *, root: str | Path = ".") -> None:
+def commit_stage(stage: str, *, root: str | Path) -> None:
     """Record ``stage``'s current deps/outs in ``dvc.lock`` and the DVC cache (no-op outside DVC)."""
     if not is_dvc_repo(root):
         return
@@ -52,7 +57,7 @@ def commit_stage(stage: str, *, root: str | Path = ".") -> None:
         repo.commit(stage, force=True)
 
 
-def push(targets: list[str], *, root: str | Path = ".", remote: str | None = None) -> int:
+def push(targets: list[str], *, root: str | Path, remote: str | None = None) -> int:
     """Push the outputs of ``targets`` to the DVC remote; returns the number of files pushed.
 
     Raises:
@@ -65,29 +70,3 @@ def push(targets: list[str], *, root: str | Path = ".", remote: str | None = Non
             return int(repo.push(targets=targets, remote=remote))
         except Exception as exc:
             raise RuntimeError(f"dvc push to remote {remote or '(default)'} failed: {exc}") from exc
-
-
-def file_md5(path: str | Path) -> str:
-    """md5 of a file's bytes, the way DVC 3 hashes a file output."""
-    with Path(path).open("rb") as fh:
-        return hashlib.file_digest(fh, "md5").hexdigest()
-
-
-def data_version(raw_path: str | Path, *, root: str | Path = ".") -> dict[str, str]:
-    """The data version of the raw dataset: DVC's md5 from ``dvc.lock`` if it matches the file.
-
-    Returns:
-        ``{"md5": ..., "source": "dvc.lock" | "file", "path": ...}``.
-    """
-    raw_path = Path(raw_path)
-    if not raw_path.is_file():
-        raise FileNotFoundError(f"raw data not found at {raw_path}; run the fetch stage first")
-    md5 = file_md5(raw_path)
-    lock = Path(root) / "dvc.lock"
-    if lock.is_file():
-        stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
-        for stage in stages.values():
-            for out in stage.get("outs", []):
-                if Path(out.get("path", "")) == raw_path and out.get("md5") == md5:
-                    return {"md5": md5, "source": "dvc.lock", "path": str(raw_path)}
-    return {"md5": md5, "source": "file", "path": str(raw_path)}

@@ -22,8 +22,10 @@ from alien.config import Params, load_params
 from alien.core.head_builder import build_alien_head
 from alien.core.uncertainty import normalized_entropy
 from alien.data.io import read_labels, read_split
-from alien.stages import align, evaluate, features, fetch, finetune, gate, prepare, register
-from alien.stages.features import load_split_features, split_inputs
+from alien.stages import gate
+from alien.stages.artifacts import load_split_features
+from alien.stages.pipeline import ORDER, stage_runner
+from alien.task import get_task
 from tests.project import make_tiny_project
 
 GATES = {"auroc_vs_entropy", "calibration", "champion", "accuracy"}
@@ -37,18 +39,8 @@ class PipelineRun:
 
 
 def run_pipeline(params: Params) -> dict[str, Any]:
-    """Every stage in dvc.yaml's order, as the flow calls them."""
-    p = params
-    return {
-        "fetch": fetch.run(p.data, p.paths),
-        "prepare": prepare.run(p.data, p.paths),
-        "finetune": finetune.run(p.backbone, p.finetune, p.data, p.paths),
-        "features": features.run(p.data, p.backbone, p.paths),
-        "align": align.run(p.align, p.backbone, p.data, p.paths),
-        "evaluate": evaluate.run(p.evaluate, p.paths),
-        "gate": gate.run(p.gates, p.registry, p.data, p.paths),
-        "register": register.run(p.registry, p.paths),
-    }
+    """Every stage in dvc.yaml's order, as the flow calls them (through the stage table)."""
+    return {name: stage_runner(name)(params) for name in ORDER}
 
 
 def _project(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs: Any):
@@ -125,7 +117,7 @@ def test_ner_entity_metrics_match_the_deployed_models_entities(ner: PipelineRun)
     task = json.loads(Path(ner.params.paths.metrics).read_text())["task"]
     assert {"entity_precision", "entity_recall", "entity_f1", "entity_support"} <= set(task)
     records = read_split(ner.params.paths.prepared, "test")
-    words, gold = split_inputs(records, "token-classification")
+    words, gold = get_task("token-classification").split_inputs(records)
     names = read_labels(ner.params.paths.prepared)
     classifier = AlienClassifier.load(ner.params.paths.deployable)
     pred = classifier.predict(words)

@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
-from alien.config import GatesConfig
-from alien.evaluation.gates import ChampionMetrics, evaluate_gates
+from alien.config import load_params
+from alien.evaluation.gates import ChampionMetrics, GateReport, evaluate_gates
 
-CFG = GatesConfig(
+SHIPPED = load_params(Path(__file__).resolve().parents[3] / "params.yaml")
+CFG = replace(
+    SHIPPED.gates,
     min_auroc_gain=0.01,
+    ci_lower_bound=0.0,
+    ece_vs_entropy_tolerance=0.0,
     max_ece=0.1,
     champion_auroc_tolerance=0.005,
     champion_ece_tolerance=0.005,
@@ -88,3 +96,40 @@ def test_markdown_has_a_row_per_gate_and_verdict():
     md = _report(auroc_ci={"delta": 0.0, "low": -0.1, "high": 0.1}).to_markdown()
     assert "FAILED" in md
     assert md.count("\n| ") == 5  # header + 4 gates
+
+
+@pytest.mark.parametrize(
+    "champion",
+    [None, ChampionMetrics(version="3", roc_auc=0.81, ece=0.03, accuracy=0.86)],
+    ids=["none", "v3"],
+)
+def test_from_dict_reads_back_what_to_dict_wrote(champion):
+    report = _report(champion=champion)
+    again = GateReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again == report
+    assert again.to_markdown() == report.to_markdown()
+
+
+def test_from_dict_refuses_a_passed_flag_that_contradicts_the_gates():
+    data = _report(champion=ChampionMetrics(version="3", roc_auc=0.81, ece=0.03, accuracy=0.86)).to_dict()
+    assert data["passed"] is False
+    with pytest.raises(ValueError, match="says passed=True but its gates give False"):
+        GateReport.from_dict({**data, "passed": True}, where="gate report x.json")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda d: d["gates"][0].update(status="ok"),
+            "status 'ok'; allowed: \\['pass', 'fail', 'no champion'\\]",
+        ),
+        (lambda d: d.update(gates="all good"), "must have a list 'gates'"),
+        (lambda d: d.update(champion={"version": "1"}), "champion must have version, roc_auc"),
+    ],
+)
+def test_from_dict_names_what_is_malformed(edit, message):
+    data = _report().to_dict()
+    edit(data)
+    with pytest.raises(ValueError, match=message):
+        GateReport.from_dict(data)
