@@ -2,9 +2,10 @@
 
 alien run                 run the retrain flow once (Prefect, ephemeral server)
 alien serve               serve the nightly deployment (needs a Prefect server)
-alien predict [FILE|-]    label + uncertainty with the champion (one text per line, or CSV/JSONL with `text`)
-alien champion            show the champion, the previous champion and the version history
-alien rollback            move @champion back to @previous-champion
+alien predict [FILE|-]    label + uncertainty with the champion (--alias/--version for another)
+alien champion            the registry's versions as a table (--json, --history)
+alien rollback --reason   move @champion back to the previous champion and pin it
+alien unpin --reason      allow promotions again after a rollback
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # Telemetry off and a Prefect startup timeout long enough for a cold ephemeral server;
 # set here, at the entry point, never on `import alien`.
@@ -55,57 +57,91 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
+def _registry(args: argparse.Namespace) -> Any:
+    """The configured registry, read-only: a missing sqlite file is refused, never created."""
     from alien.config import load_params
-    from alien.tracking.champion import load_champion
+    from alien.tracking import Registry
+
+    return Registry.from_config(load_params(args.params).registry)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from alien.tracking.champion import load_classifier, resolve_version
 
     texts = _read_texts(args.input)
     if not texts:
         raise SystemExit("error: no input texts")
-    loaded = load_champion(load_params(args.params).registry)
-    if loaded is None:
-        raise SystemExit("error: the registry has no champion yet; run `alien run` first")
-    version, model = loaded
+    registry = _registry(args)
+    version = resolve_version(registry, alias=args.alias, version=args.version)
+    model = load_classifier(registry, version)
     pred = model.predict(texts)
     for text, label, u in zip(texts, pred.labels, pred.uncertainty, strict=True):
-        print(
-            json.dumps(
-                {
-                    "text": text,
-                    "label": model.label_names[int(label)],
-                    "uncertainty": round(float(u), 6),
-                    "model_version": version,
-                }
-            )
-        )
+        row = {"text": text, "label": model.label_names[int(label)], "uncertainty": round(float(u), 6)}
+        print(json.dumps({**row, "model_version": version}))
     return 0
 
 
 def cmd_champion(args: argparse.Namespace) -> int:
-    from alien.config import load_params
-    from alien.tracking.registry import history
-    from alien.tracking.setup import configure_tracking
+    from alien.tracking.listing import render, render_history, report
 
-    cfg = load_params(args.params).registry
-    configure_tracking(cfg)
-    rows = history(cfg.model_name)
-    if not rows:
-        print(f"no versions of {cfg.model_name!r} registered yet")
-    for row in rows:
-        print(json.dumps(row, default=str))
+    registry = _registry(args)
+    if args.history:
+        events = registry.events()
+        print(
+            json.dumps(events, indent=2) if args.json else render_history(events),
+            end="\n" if args.json else "",
+        )
+        return 0
+    data = report(registry)
+    print(
+        json.dumps(data, indent=2, default=str) if args.json else render(data), end="\n" if args.json else ""
+    )
+    return 0
+
+
+def _write(args: argparse.Namespace, action: str) -> int:
+    registry = _registry(args)
+    with registry.lock(timeout=args.lock_timeout):
+        if action == "rollback":
+            old, new = registry.rollback(reason=args.reason)
+            print(
+                f"{registry.model_name}@champion: version {old} -> version {new} (pinned; `alien unpin` to release)"
+            )
+        else:
+            version = registry.unpin(reason=args.reason)
+            print(f"{registry.model_name}: champion v{version} unpinned; the next passing run may promote")
     return 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from alien.config import load_params
-    from alien.tracking.registry import rollback
-    from alien.tracking.setup import configure_tracking
+    return _write(args, "rollback")
 
-    cfg = load_params(args.params).registry
-    configure_tracking(cfg)
-    old, new = rollback(cfg.model_name)
-    print(f"{cfg.model_name}@champion: version {old} -> version {new}")
-    return 0
+
+def cmd_unpin(args: argparse.Namespace) -> int:
+    return _write(args, "unpin")
+
+
+def _registry_commands(sub: Any) -> None:
+    predict = sub.add_parser("predict", help="predict with the champion (or --alias / --version)")
+    predict.add_argument("input", nargs="?", default="-", help="file or - for stdin")
+    which = predict.add_mutually_exclusive_group()
+    which.add_argument("--alias", help="a registry alias, e.g. challenger (default: champion)")
+    which.add_argument("--version", help="a registered version number")
+    predict.set_defaults(func=cmd_predict)
+    champion = sub.add_parser("champion", help="the registry's versions, champion, pin and orphans")
+    champion.add_argument("--json", action="store_true", help="JSON instead of a table")
+    champion.add_argument("--history", action="store_true", help="promotions and rollbacks: who, when, why")
+    champion.set_defaults(func=cmd_champion)
+    for name, func, text in (
+        ("rollback", cmd_rollback, "move @champion back to the previous champion and pin it"),
+        ("unpin", cmd_unpin, "allow promotions again after a rollback"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("--reason", required=True, help="why (recorded in the history)")
+        command.add_argument(
+            "--lock-timeout", type=float, default=60.0, help="seconds to wait for a registration"
+        )
+        command.set_defaults(func=func)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,11 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the scheduled deployment")
     serve.add_argument("--cron", default="0 2 * * *")
     serve.set_defaults(func=cmd_serve)
-    predict = sub.add_parser("predict", help="predict with the champion")
-    predict.add_argument("input", nargs="?", default="-", help="file or - for stdin")
-    predict.set_defaults(func=cmd_predict)
-    sub.add_parser("champion", help="show champion and history").set_defaults(func=cmd_champion)
-    sub.add_parser("rollback", help="move @champion back").set_defaults(func=cmd_rollback)
+    _registry_commands(sub)
     return parser
 
 
@@ -133,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:  # RegistryUnavailableError too
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

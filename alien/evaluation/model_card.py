@@ -7,10 +7,13 @@ artifact of the run. Pure string formatting: no MLflow here.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 ALIEN = "alien"
+# The registry status block: rewritten in place whenever the version's role changes.
+STATUS_START = "<!-- alien:status -->"
+STATUS_END = "<!-- /alien:status -->"
 # (column title, key in a method's metrics, lower is better); the best method is bold
 METRIC_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("ROC-AUC ↑", "roc_auc", False),
@@ -106,6 +109,7 @@ def render_model_card(
     champion: Mapping[str, Any] | None,
     plot_uris: Mapping[str, str],
     title: str = "ALIEN classifier",
+    warnings: Sequence[str] = (),
 ) -> str:
     """Markdown a reviewer can decide from.
 
@@ -119,6 +123,7 @@ def render_model_card(
             flat or under ``metrics``), or ``None`` for the first model.
         plot_uris: plot name → URI (e.g. ``runs:/<id>/plots/reliability.png``).
         title: the card's heading.
+        warnings: lines a reviewer must see first (e.g. the label set differs from the champion's).
 
     Returns:
         The card: verdict, gate table, metrics table (ALIEN, every baseline, the
@@ -131,11 +136,13 @@ def render_model_card(
     if not isinstance(passed, bool):
         raise ValueError(f"gate_report['passed'] must be true or false, got {passed!r}")
     verdict = (
-        "✅ **PASSED** all gates — eligible for promotion to champion"
+        "✅ **PASSED** all gates"
         if passed
-        else "❌ **FAILED** — registered as challenger only; the champion is unchanged"
+        else "❌ **FAILED** a gate — not eligible for promotion; the champion is unchanged"
     )
-    lines = [f"# {title}", "", f"**Verdict:** {verdict}", "", "## Gates", "", *_gate_table(gate_report)]
+    lines = [f"# {title}", ""]
+    lines += [f"> ⚠️ **Warning:** {_cell(w)}" for w in warnings] + ([""] if warnings else [])
+    lines += [f"**Gate verdict:** {verdict}", "", "## Gates", "", *_gate_table(gate_report)]
     lines += ["", "## Metrics (test split)", "", *_metrics_table(metrics, champion), ""]
     lines += [
         "ROC-AUC / PR-AUC / PRR / AURC: how well the uncertainty detects misclassifications; "
@@ -161,3 +168,31 @@ def render_model_card(
         lines += ["", "## Plots", ""]
         lines += [f"- [{name}]({uri})" for name, uri in sorted(plot_uris.items())]
     return "\n".join(lines) + "\n"
+
+
+def with_status(card: str, status: str) -> str:
+    """``card`` with its registry status block set to ``status`` (replaced if present, else under the title).
+
+    The block says what the version is *now* (champion, rolled back, not eligible, ...);
+    the rest of the card is what the gate found when it was registered.
+
+    >>> print(with_status("# T\\n\\nbody\\n", "serving as champion"))
+    # T
+    <BLANKLINE>
+    <!-- alien:status -->
+    **Registry status:** serving as champion
+    <!-- /alien:status -->
+    <BLANKLINE>
+    body
+    <BLANKLINE>
+    """
+    if not isinstance(status, str) or not status.strip():
+        raise ValueError(f"status must be a non-empty string, got {status!r}")
+    block = f"{STATUS_START}\n**Registry status:** {_cell(status)}\n{STATUS_END}"
+    start, end = card.find(STATUS_START), card.find(STATUS_END)
+    if start != -1 and end > start:
+        return card[:start] + block + card[end + len(STATUS_END) :]
+    head, sep, rest = card.partition("\n\n")
+    if head.startswith("# ") and sep:
+        return f"{head}\n\n{block}\n\n{rest}"
+    return f"{block}\n\n{card}"

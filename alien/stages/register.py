@@ -1,29 +1,29 @@
-"""Stage ``register``: log the pipeline run to MLflow and register the deployable model.
+"""Stage ``register``: log the pipeline run to MLflow and register the deployable model, once.
 
-Order of work, chosen so a failure never leaves the registry half-changed:
+Order of work (``docs/registry.md`` has the reasoning):
 
-1. validate every input (deployable folder, metrics, gate report, raw data) —
-   nothing is touched before this passes;
-2. configure tracking (fails fast with :class:`RegistryUnavailableError`);
-3. one MLflow run: params, metrics, lineage tags, artifacts, the pyfunc model,
-   the model card;
-4. register a new version, its description (the model card), lineage tags and
-   the ``challenger`` alias; if the gate passed (and ``registry.promote``) promote
-   it to ``champion``;
-5. write ``paths.registration``.
+1. validate every input (deployable folder, metrics, gate report, raw data) and
+   derive the registration *token* from them — nothing is touched before this passes;
+2. configure tracking (one fast probe; the only place that creates an experiment);
+3. take the registry lock, finish or clean up whatever an interrupted run left
+   (:meth:`Registry.recover`), and return the version a previous attempt with the
+   same token registered, if there is one — a retry never registers twice;
+4. otherwise one MLflow run (params, metrics, lineage, artifacts, the pyfunc model,
+   the model card), then :meth:`Registry.register_version`: a pending version, then
+   one commit that moves ``challenger`` and, if the gate passed and the champion is
+   still the one the gate compared with (compare-and-set, not pinned, production
+   mode), ``champion``;
+5. write ``paths.registration`` from the live registry, still under the lock.
 
-If step 4 or 5 fails, the new version is deleted and every alias restored (the
-registered model itself is deleted if this run created it), so the registry is
-exactly as before; the MLflow run stays, marked FAILED, for the post-mortem.
+A failure ends the MLflow run FAILED; the registry keeps its previous state or the
+full new one (an interrupted commit is finished by the next run).
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +31,27 @@ import yaml
 
 from alien.config import PathsConfig, RegistryConfig
 from alien.data.io import read_json, write_json
-from alien.stages._cli import StageResult, stage_main
+from alien.stages._cli import StageResult, stage_cli
+from alien.tracking.lock import RegistryBusyError
 from alien.tracking.setup import RegistryUnavailableError, configure_tracking
 
 log = logging.getLogger(__name__)
 GATE_STATUSES = ("pass", "fail", "no champion")
-_DESCRIPTION_LIMIT = 5000  # MLflow's SQL column size for a version description
+_DESCRIPTION_LIMIT = 4500  # MLflow's SQL column holds 5000; the status block needs room
+LOCK_TIMEOUT_S = 600.0
 
 
 @dataclass(frozen=True)
 class RegisterResult(StageResult):
-    """What ``register`` did.
+    """What ``register`` did, read back from the live registry.
 
-    ``previous_champion`` is the champion before this run; ``champion_version``
-    the champion after it (they differ only when ``promoted``).
+    ``previous_champion`` is the champion before this run; ``champion_version`` the
+    champion after it (they differ only when ``promoted``); ``champion_at_gate`` the
+    one the gate compared with. ``reused``: an earlier attempt with the same
+    ``token`` had registered ``version``. ``recovered``: what this run repaired first.
     """
 
-    run_id: str
+    run_id: str | None
     model_name: str
     version: str
     promoted: bool
@@ -56,6 +60,12 @@ class RegisterResult(StageResult):
     tracking_uri: str
     gate_passed: bool
     reason: str
+    champion_at_gate: str | None = None
+    mode: str = "production"
+    token: str = ""
+    reused: bool = False
+    pinned: str | None = None
+    recovered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -105,7 +115,7 @@ def load_inputs(paths: PathsConfig, *, params_file: str | Path = "params.yaml") 
         ValueError: a file has the wrong content (the message names the file and the key).
     """
     from alien.core.model import CONFIG_FILE
-    from alien.stages.versioning import data_version
+    from alien.stages.artifacts import data_version
 
     deployable = Path(paths.deployable)
     if not (deployable / CONFIG_FILE).is_file():
@@ -128,24 +138,12 @@ def load_inputs(paths: PathsConfig, *, params_file: str | Path = "params.yaml") 
         params = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
     else:
         log.warning("params file %s not found; the run will have no params", params_path)
-    return _Inputs(deployable, metrics, gate_report, params, data_version(paths.raw))
+    return _Inputs(deployable, metrics, gate_report, params, data_version(paths.raw, root="."))
 
 
-def _promotion(
-    gate_report: Mapping[str, Any], registry: RegistryConfig, champion: str | None
-) -> tuple[bool, str]:
-    """Whether to promote, and why (a stale gate report never promotes)."""
-    if not gate_report["passed"]:
-        return False, "gate failed: registered as challenger only"
-    if not registry.promote:
-        return False, "registry.promote is false: registered as challenger only"
+def _champion_at_gate(gate_report: Mapping[str, Any]) -> str | None:
     compared = (gate_report.get("champion") or {}).get("version")
-    if (str(compared) if compared is not None else None) != champion:
-        return False, (
-            f"gate compared against champion {compared or 'none'} but the registry's champion is now "
-            f"{champion or 'none'}: rerun the gate; registered as challenger only"
-        )
-    return True, "gate passed: promoted to champion"
+    return None if compared is None else str(compared)
 
 
 def _card_description(card: str, run_id: str) -> str:
@@ -155,13 +153,89 @@ def _card_description(card: str, run_id: str) -> str:
     return card[: _DESCRIPTION_LIMIT - len(tail)] + tail
 
 
+def _decision(gate_report: Mapping[str, Any], cfg: RegistryConfig) -> tuple[bool, str]:
+    if cfg.mode != "production":
+        return False, "registry.mode is 'experiment': registered as an experiment version, no alias moved"
+    if not gate_report["passed"]:
+        return False, "gate failed: registered as challenger only"
+    if not cfg.promote:
+        return False, "registry.promote is false: registered as challenger only"
+    return True, "gate passed: promoted to champion"
+
+
+def _log_and_register(
+    reg: Any, inputs: _Inputs, cfg: RegistryConfig, paths: PathsConfig, params_file: str | Path, token: str
+) -> tuple[str, Any]:
+    """One MLflow run (ended FAILED on any error) that logs everything and registers the version."""
+    import mlflow
+
+    from alien.core.model import read_metadata
+    from alien.evaluation.model_card import render_model_card
+    from alien.tracking.lifecycle import comparison_warnings
+    from alien.tracking.pyfunc import log_alien_model
+    from alien.tracking.run_logging import lineage_tags, log_pipeline_run, version_tags
+
+    lineage = lineage_tags(data_version=inputs.data_version, gate_passed=bool(inputs.gate_report["passed"]))
+    tags = version_tags(
+        lineage, metadata=read_metadata(inputs.deployable), metrics=inputs.metrics["methods"]["alien"],
+        dataset=str((inputs.params.get("data") or {}).get("source", "")), gate_passed=bool(inputs.gate_report["passed"]),
+    )  # fmt: skip
+    grid, gate_md = Path(paths.grid), Path(paths.gate_report).with_suffix(".md")
+    run_id = mlflow.start_run(run_name=f"{cfg.model_name}-register").info.run_id
+    try:
+        log_pipeline_run(
+            params=inputs.params, metrics=inputs.metrics, tags={**lineage, "alien.registration_token": token},
+            stages={"align": read_json(grid, what="grid results")} if grid.is_file() else None,
+            files=[paths.gate_report, gate_md, paths.metrics, params_file, "dvc.lock", grid],
+            folders={"plots": paths.plots},
+        )  # fmt: skip
+        info = log_alien_model(inputs.deployable)
+        plot_uris = {
+            p.name: f"runs:/{run_id}/plots/{p.name}" for p in sorted(Path(paths.plots).glob("*.png"))
+        }
+        card = render_model_card(
+            inputs.gate_report, inputs.metrics, data_version=inputs.data_version, params=inputs.params,
+            champion=inputs.gate_report.get("champion"), plot_uris=plot_uris,
+            title=f"{cfg.model_name} — ALIEN classifier", warnings=comparison_warnings(reg, tags),
+        )  # fmt: skip
+        mlflow.log_text(card, "model_card.md")
+        promote, reason = _decision(inputs.gate_report, cfg)
+        gate_uri = f"runs:/{run_id}/{Path(paths.gate_report).name}"
+        registration = reg.register_version(
+            info.model_uri, token=token, run_id=run_id, model_id=info.model_id, tags=tags,
+            description=_card_description(card, run_id), promote=promote,
+            expected_champion=_champion_at_gate(inputs.gate_report), reason=reason,
+            extra={"run_id": run_id, "gate_report": gate_uri, "mode": cfg.mode},
+        )  # fmt: skip
+        mlflow.set_tags(
+            {
+                "registered_version": registration.version,
+                "promoted": str(registration.promotion.promoted).lower(),
+            }
+        )
+    except BaseException:
+        _end_run("FAILED")
+        raise
+    _end_run("FINISHED")
+    return run_id, registration
+
+
+def _end_run(status: str) -> None:
+    import mlflow
+
+    try:
+        mlflow.end_run(status)
+    except Exception:  # the store is down: the next run's recovery ends it FAILED
+        log.exception("could not mark the MLflow run %s", status)
+
+
 def run(
     registry: RegistryConfig, paths: PathsConfig, *, params_file: str | Path = "params.yaml"
 ) -> RegisterResult:
-    """Log the run, register the model, promote it if the gate passed.
+    """Log the run and register the model once; promote it if the gate passed and nothing changed since.
 
     Args:
-        registry: the ``registry`` section (model name, experiment, URI, promote).
+        registry: the ``registry`` section (model name, experiment, URI, promote, mode).
         paths: where the earlier stages wrote (deployable, metrics, plots, gate report, raw).
         params_file: ``params.yaml``, logged as flattened params and as an artifact.
 
@@ -171,72 +245,49 @@ def run(
     Raises:
         FileNotFoundError, ValueError: an input is missing or malformed (nothing was logged).
         RegistryUnavailableError: the tracking store / registry cannot be reached.
+        RegistryBusyError: another registration held the lock for :data:`LOCK_TIMEOUT_S`.
     """
-    import mlflow
+    from mlflow import MlflowClient
 
-    from alien.evaluation.model_card import render_model_card
-    from alien.tracking import registry as reg
-    from alien.tracking.pyfunc import log_alien_model
-    from alien.tracking.run_logging import lineage_tags, log_pipeline_run
-    from alien.tracking.transaction import registry_transaction
+    from alien.tracking.registration import find_registered, registration_token, reused
+    from alien.tracking.registry import Registry
 
     inputs = load_inputs(paths, params_file=params_file)
-    uri = configure_tracking(registry)
     name = registry.model_name
-    client = mlflow.MlflowClient()
-    champion_before = reg.aliases_of(name, client=client).get(reg.CHAMPION)
-    passed = bool(inputs.gate_report["passed"])
-    promote, reason = _promotion(inputs.gate_report, registry, champion_before)
-    tags = lineage_tags(data_version=inputs.data_version, gate_passed=passed)
-    gate_md = Path(paths.gate_report).with_suffix(".md")
-    grid = Path(paths.grid)
-
-    with mlflow.start_run(run_name=f"{name}-register") as active:
-        run_id = active.info.run_id
-        stages = {"align": read_json(grid, what="grid results")} if grid.is_file() else None
-        log_pipeline_run(
-            params=inputs.params, metrics=inputs.metrics, tags=tags, stages=stages,
-            files=[paths.gate_report, gate_md, paths.metrics, params_file, "dvc.lock", grid],
-            folders={"plots": paths.plots},
+    token = registration_token(
+        inputs.deployable, inputs.gate_report, inputs.data_version, model_name=name, mode=registry.mode
+    )
+    uri = configure_tracking(registry)
+    reg = Registry(MlflowClient(tracking_uri=uri, registry_uri=uri), name, uri, registry.mode)
+    with reg.lock(timeout=LOCK_TIMEOUT_S):
+        recovery = reg.recover(token=token)
+        found = find_registered(reg, token)
+        if found is not None:
+            run_id, registration = found.run_id, reused(reg, found)
+        else:
+            run_id, registration = _log_and_register(reg, inputs, registry, paths, params_file, token)
+        pin = reg.pin()
+        result = RegisterResult(
+            run_id=run_id, model_name=name, version=registration.version,
+            promoted=registration.promotion.promoted, champion_version=reg.champion(),
+            previous_champion=registration.promotion.previous, tracking_uri=uri,
+            gate_passed=bool(inputs.gate_report["passed"]), reason=registration.promotion.reason,
+            champion_at_gate=_champion_at_gate(inputs.gate_report), mode=registry.mode, token=token,
+            reused=registration.reused, pinned=None if pin is None else str(pin["version"]),
+            recovered=_recovered(recovery),
         )  # fmt: skip
-        info = log_alien_model(inputs.deployable)
-        plots = Path(paths.plots)
-        plot_uris = {p.name: f"runs:/{run_id}/plots/{p.name}" for p in sorted(plots.glob("*.png"))}
-        card = render_model_card(
-            inputs.gate_report, inputs.metrics, data_version=inputs.data_version, params=inputs.params,
-            champion=inputs.gate_report.get("champion"), plot_uris=plot_uris,
-            title=f"{name} — ALIEN classifier",
-        )  # fmt: skip
-        mlflow.log_text(card, "model_card.md")
-        with registry_transaction(client, name):
-            version = str(
-                mlflow.register_model(info.model_uri, name, tags={**tags, "run_id": run_id}).version
-            )
-            client.update_model_version(name, version, description=_card_description(card, run_id))
-            client.set_registered_model_alias(name, reg.CHALLENGER, version)
-            if promote:
-                reg.promote(name, version, client=client)
-            result = RegisterResult(
-                run_id=run_id, model_name=name, version=version, promoted=promote,
-                champion_version=version if promote else champion_before, previous_champion=champion_before,
-                tracking_uri=uri, gate_passed=passed, reason=reason,
-            )  # fmt: skip
-            mlflow.set_tags({"registered_version": version, "promoted": str(promote).lower()})
-            write_json(paths.registration, result.to_dict())
+        write_json(paths.registration, result.to_dict())
     return result
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m alien.stages.register [--params params.yaml]``; exit 3 when the registry is down."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--params", default="params.yaml")
-    params_file = parser.parse_known_args(argv)[0].params
-    try:
-        return stage_main("register", lambda p: run(p.registry, p.paths, params_file=params_file), argv)
-    except RegistryUnavailableError as exc:
-        print(f"register: registry unavailable: {exc}", file=sys.stderr)
-        return 3
+def _recovered(recovery: Any) -> list[str]:
+    notes = [f"finished an interrupted {recovery.finished!r} change"] if recovery.finished else []
+    return notes + [f"deleted orphaned pending version {v}" for v in recovery.deleted]
 
+
+# `python -m alien.stages.register`: exit 3 when the registry is down or busy (2 for bad input).
+EXIT_CODES = {RegistryUnavailableError: (3, "registry unavailable"), RegistryBusyError: (3, "registry busy")}
+main = stage_cli(__name__)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main(None))

@@ -1,4 +1,7 @@
-"""Fetching the registry's champion as an :class:`~alien.core.model.AlienClassifier` (for the gate)."""
+"""Fetching a registered version as an :class:`~alien.core.model.AlienClassifier` (gate, predict).
+
+Registry-only: nothing here sets a tracking URI, creates an experiment or a database.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alien.config import RegistryConfig
-from alien.tracking.registry import get_champion_version
-from alien.tracking.setup import configure_tracking
+from alien.tracking.registry import Registry
+from alien.tracking.setup import missing_store, resolve_tracking_uri
 
 if TYPE_CHECKING:
     from alien.core.model import AlienClassifier
@@ -35,30 +38,62 @@ def deployable_path(model_dir: str | Path) -> Path:
     return model_dir / relative
 
 
-def load_champion(cfg: RegistryConfig) -> tuple[str, AlienClassifier] | None:
-    """The champion's version and classifier, or ``None`` if there is no champion yet.
-
-    Args:
-        cfg: the ``registry`` section (model name, tracking URI).
-
-    Returns:
-        ``(version, classifier)`` or ``None`` (no registered model or no ``champion`` alias).
+def resolve_version(registry: Registry, *, alias: str | None = None, version: str | None = None) -> str:
+    """The version number that ``alias`` (default ``champion``) or ``version`` names.
 
     Raises:
-        RegistryUnavailableError: the tracking store / registry cannot be reached.
+        ValueError: both given, the alias is not set, the version does not exist or is
+            an unfinished (pending) registration.
     """
+    if alias is not None and version is not None:
+        raise ValueError(f"give an alias or a version, not both (got alias={alias!r}, version={version!r})")
+    if version is None:
+        alias = alias or "champion"
+        aliases = registry.aliases()
+        if alias not in aliases:
+            raise ValueError(
+                f"model {registry.model_name!r} at {registry.uri} has no @{alias}; aliases set: "
+                f"{sorted(aliases) or 'none'} (`alien champion` lists the versions)"
+            )
+        version = aliases[alias]
+    found = registry.model_version(version)
+    if found.tags.get("alien.pending") == "true":
+        raise ValueError(f"version {version} is an unfinished registration (pending); it cannot be used")
+    return str(found.version)
+
+
+def load_classifier(registry: Registry, version: str) -> AlienClassifier:
+    """Download ``version``'s deployable and load it (weights are read into memory, then the copy goes)."""
     import mlflow
 
     from alien.core.model import AlienClassifier
 
-    configure_tracking(cfg)
-    version = get_champion_version(cfg.model_name)
+    with tempfile.TemporaryDirectory(prefix="alien-model-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{registry.model_name}/{version}", dst_path=tmp,
+            tracking_uri=registry.uri, registry_uri=registry.uri,
+        )  # fmt: skip
+        return AlienClassifier.load(deployable_path(local))
+
+
+def load_champion(cfg: RegistryConfig | Registry) -> tuple[str, AlienClassifier] | None:
+    """The champion's version and classifier, or ``None`` if there is no champion yet.
+
+    Args:
+        cfg: the ``registry`` section, or a connected :class:`Registry`. A local store
+            that does not exist yet (before the first registration) has no champion;
+            it is not created.
+
+    Raises:
+        RegistryUnavailableError: the tracking store / registry cannot be reached.
+    """
+    if isinstance(cfg, RegistryConfig):
+        if missing_store(resolve_tracking_uri(cfg.tracking_uri)) is not None:
+            return None
+        cfg = Registry.from_config(cfg)
+    if not isinstance(cfg, Registry):
+        raise TypeError(f"cfg must be a RegistryConfig or a Registry, got {type(cfg).__name__}")
+    version = cfg.champion()
     if version is None:
         return None
-    with tempfile.TemporaryDirectory(prefix="alien-champion-") as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{cfg.model_name}/{version.version}", dst_path=tmp
-        )
-        # load() reads all weights into memory, so the download can go once it returns
-        classifier = AlienClassifier.load(deployable_path(local))
-    return str(version.version), classifier
+    return version, load_classifier(cfg, version)

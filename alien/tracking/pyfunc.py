@@ -20,7 +20,6 @@ only the tracking code imports it.
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 from mlflow.types.schema import Array, Object, Property
 
 import alien
+from alien.task import get_task
 
 ARTIFACT_KEY = "deployable"
 TEXT_COLUMN = "text"
@@ -81,7 +81,7 @@ def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32
     from alien.core.entities import entities_per_example, is_bio_scheme
 
     names = list(classifier.label_names)
-    if classifier.task == "token-classification":
+    if get_task(classifier.task).is_token:
         words = [t.split() for t in texts]
         pred = classifier.predict(words, batch_size=batch_size)
         rows: list[dict[str, list[Any]]] = [{c: [] for c in OUTPUT_COLUMNS} for _ in texts]
@@ -112,7 +112,7 @@ def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32
 def model_signature(task: str, *, entities: bool = False) -> ModelSignature:
     """Input ``text: string``; the output columns typed for ``task`` (``entities``: a BIO tagger)."""
     inputs = Schema([ColSpec(DataType.string, TEXT_COLUMN)])
-    if task == "token-classification":
+    if get_task(task).is_token:
         columns: list[ColSpec | TensorSpec] = [
             ColSpec(Array(DataType.string), "label"),
             ColSpec(Array(DataType.long), "label_id"),
@@ -179,19 +179,15 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     Raises:
         FileNotFoundError: ``model_dir`` is not an AlienClassifier folder.
     """
-    from alien.core.model import CONFIG_FILE
+    from alien.core.entities import is_bio_scheme
+    from alien.core.model import read_metadata
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     model_dir = Path(model_dir)
-    config = model_dir / CONFIG_FILE
-    if not config.is_file():
-        raise FileNotFoundError(f"{config} is missing; is {model_dir} a deployable AlienClassifier folder?")
-    from alien.core.entities import is_bio_scheme
-
-    meta = json.loads(config.read_text())
+    meta = read_metadata(model_dir)
     task = meta.get("task", "sequence-classification")
-    bio = task == "token-classification" and is_bio_scheme(meta.get("label_names", []))
+    bio = get_task(task).is_token and is_bio_scheme(meta.get("label_names", []))
     example = pd.DataFrame({TEXT_COLUMN: ["a short example sentence"]})
     return mlflow.pyfunc.log_model(
         name=name,

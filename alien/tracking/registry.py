@@ -1,184 +1,267 @@
-"""Champion / challenger bookkeeping in the MLflow model registry, with aliases only.
+"""The model registry as one object, :class:`Registry`, passed explicitly.
 
-Stages (``Staging``/``Production``) are deprecated in MLflow; every state here
-is an alias on a registered model:
+Every state is an alias or a tag on one registered model (MLflow stages are deprecated):
 
 * ``champion`` — the version served (``models:/<name>@champion``);
-* ``challenger`` — the newest registered candidate;
-* ``previous-champion`` — what :func:`rollback` returns to;
-* ``rolled-back`` — the version a rollback replaced, kept reachable for a post-mortem.
+* ``challenger`` — the newest registered production candidate;
+* ``previous-champion`` — what a rollback returns to;
+* ``rolled-back`` — the version the last rollback replaced (kept for the post-mortem).
 
-Each promotion tags the new champion with ``promoted_at`` and ``promoted_from``
-(the champion it replaced), so repeated rollbacks can walk the chain back.
-All functions use the tracking/registry URI set by
-:func:`alien.tracking.configure_tracking` unless a client is passed.
+Version tags record the lineage and the lifecycle (``alien.pending`` while a
+registration is unfinished, ``alien.eligible=false`` once rolled back, who
+promoted it and from what); registered-model tags hold the pin set by a
+rollback, the promotion history (:mod:`alien.tracking.events`) and the
+journal of an unfinished change (:mod:`alien.tracking.journal`).
+
+Reading never writes. Every write runs as one journal plan, after finishing
+any interrupted one, and callers that race (the register stage) hold
+:meth:`Registry.lock`. Nothing here sets a process-wide tracking URI or
+creates an experiment.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from alien.tracking import journal
+from alien.tracking.events import events_from_tags
+from alien.tracking.setup import probe, resolve_tracking_uri
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
+    from alien.config import RegistryConfig
+    from alien.tracking.lifecycle import Promotion
+    from alien.tracking.lock import RegistryLock
+    from alien.tracking.registration import Recovery, Registration
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS = "previous-champion"
 ROLLED_BACK = "rolled-back"
+PRODUCTION_ALIASES = (CHAMPION, CHALLENGER, PREVIOUS, ROLLED_BACK)
+MODES = ("production", "experiment")
 TAG_PROMOTED_AT = "promoted_at"
 TAG_PROMOTED_FROM = "promoted_from"
-TAG_ROLLED_BACK_AT = "rolled_back_at"
 TAG_GATE_PASSED = "gate_passed"
+TAG_PENDING = "alien.pending"
+TAG_ELIGIBLE = "alien.eligible"
+TAG_MODE = "alien.mode"
+PIN_TAG = "alien.pin"
 
 
-def _client(client: MlflowClient | None) -> MlflowClient:
-    if client is not None:
-        return client
-    from mlflow import MlflowClient
-
-    return MlflowClient()
-
-
-def _is_missing(exc: Exception) -> bool:
+def is_missing(exc: Exception) -> bool:
     """Whether an MLflow error means "no such model / version / alias"."""
     code = getattr(exc, "error_code", "")
     return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(exc).lower()
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+@dataclass(frozen=True)
+class Registry:
+    """One registered model in one MLflow registry.
 
-
-def aliases_of(name: str, *, client: MlflowClient | None = None) -> dict[str, str]:
-    """``{alias: version}`` of registered model ``name`` (empty if the model does not exist)."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        model = _client(client).get_registered_model(name)
-    except MlflowException as exc:
-        if _is_missing(exc):
-            return {}
-        raise
-    return {alias: str(version) for alias, version in model.aliases.items()}
-
-
-def get_version_by_alias(name: str, alias: str, *, client: MlflowClient | None = None) -> ModelVersion | None:
-    """The version ``alias`` points to, or ``None`` if the model or the alias does not exist."""
-    version = aliases_of(name, client=client).get(alias)
-    if version is None:
-        return None
-    return _client(client).get_model_version(name, version)
-
-
-def get_champion_version(name: str, *, client: MlflowClient | None = None) -> ModelVersion | None:
-    """The current champion of registered model ``name``, or ``None`` if there is none.
-
-    Raises:
-        ValueError: ``name`` is empty.
+    Build it with :meth:`connect` (or :meth:`from_config`), which probes the
+    store once; the object holds its own client, so nothing global changes.
     """
-    if not name:
-        raise ValueError("registered model name must not be empty")
-    return get_version_by_alias(name, CHAMPION, client=client)
 
+    client: MlflowClient
+    model_name: str
+    uri: str
+    mode: str = "production"
 
-def promote(name: str, version: str | int, *, client: MlflowClient | None = None) -> str | None:
-    """Make ``version`` the champion; the old champion becomes ``previous-champion``.
+    def __post_init__(self) -> None:
+        if not self.model_name.strip():
+            raise ValueError("registered model name must not be empty")
+        if self.mode not in MODES:
+            raise ValueError(f"registry mode {self.mode!r} is not one of {list(MODES)}")
 
-    Promoting the current champion again changes nothing.
+    @classmethod
+    def connect(
+        cls, tracking_uri: str, model_name: str, *, mode: str = "production", create: bool = False
+    ) -> Registry:
+        """Resolve ``tracking_uri`` (``$MLFLOW_TRACKING_URI`` wins), probe it once, return the registry.
 
-    Args:
-        name: registered model name.
-        version: the version to promote (must exist).
-        client: an MLflow client (default: one for the configured URI).
+        Args:
+            tracking_uri: ``registry.tracking_uri``; relative sqlite paths are made absolute.
+            model_name: the registered model.
+            mode: ``production`` or ``experiment`` (experiments never move production aliases).
+            create: allow a missing local store to be created (the register stage only).
 
-    Returns:
-        The version that was champion before (``None`` if there was none).
+        Raises:
+            RegistryUnavailableError: the store does not answer, or does not exist and
+                ``create`` is false (a mistyped sqlite path is refused, not created).
+            ValueError: empty model name or unknown mode.
+        """
+        uri = resolve_tracking_uri(tracking_uri)
+        return cls(probe(uri, create=create), model_name, uri, mode)
 
-    Raises:
-        ValueError: ``version`` does not exist in ``name``.
-    """
-    from mlflow.exceptions import MlflowException
+    @classmethod
+    def from_config(cls, cfg: RegistryConfig, *, create: bool = False) -> Registry:
+        """:meth:`connect` with the ``registry`` section (``mode`` defaults to production)."""
+        mode = str(getattr(cfg, "mode", "production"))
+        return cls.connect(cfg.tracking_uri, cfg.model_name, mode=mode, create=create)
 
-    mlflow_client = _client(client)
-    version = str(version)
-    try:
-        mlflow_client.get_model_version(name, version)
-    except MlflowException as exc:
-        if _is_missing(exc):
-            raise ValueError(f"cannot promote: model {name!r} has no version {version!r}") from exc
-        raise
-    old = aliases_of(name, client=mlflow_client).get(CHAMPION)
-    if old == version:
-        return old
-    if old is not None:
-        mlflow_client.set_registered_model_alias(name, PREVIOUS, old)
-    mlflow_client.set_registered_model_alias(name, CHAMPION, version)
-    mlflow_client.set_model_version_tag(name, version, TAG_PROMOTED_AT, _now())
-    mlflow_client.set_model_version_tag(name, version, TAG_PROMOTED_FROM, old or "")
-    return old
+    # -- reading -------------------------------------------------------------------------------------
 
+    def _model(self) -> Any:
+        from mlflow.exceptions import MlflowException
 
-def rollback(name: str, *, client: MlflowClient | None = None) -> tuple[str, str]:
-    """Move ``champion`` back to ``previous-champion``.
+        try:
+            return self.client.get_registered_model(self.model_name)
+        except MlflowException as exc:
+            if is_missing(exc):
+                return None
+            raise
 
-    The replaced version keeps the alias ``rolled-back`` and a ``rolled_back_at``
-    tag. ``previous-champion`` then moves one step further back (to the version
-    the restored champion had replaced), or is removed when there is none.
+    def exists(self) -> bool:
+        """Whether the registered model exists."""
+        return self._model() is not None
 
-    Returns:
-        ``(from_version, to_version)``.
+    def aliases(self) -> dict[str, str]:
+        """``{alias: version}`` (empty if the model does not exist)."""
+        model = self._model()
+        return {} if model is None else {a: str(v) for a, v in model.aliases.items()}
 
-    Raises:
-        ValueError: there is no champion or no previous champion to return to.
-    """
-    mlflow_client = _client(client)
-    aliases = aliases_of(name, client=mlflow_client)
-    current, previous = aliases.get(CHAMPION), aliases.get(PREVIOUS)
-    if current is None:
-        raise ValueError(f"cannot roll back {name!r}: it has no {CHAMPION!r} alias")
-    if previous is None:
-        raise ValueError(
-            f"cannot roll back {name!r}: no {PREVIOUS!r} alias (champion v{current} was never replaced)"
-        )
-    mlflow_client.set_registered_model_alias(name, CHAMPION, previous)
-    mlflow_client.set_registered_model_alias(name, ROLLED_BACK, current)
-    mlflow_client.set_model_version_tag(name, current, TAG_ROLLED_BACK_AT, _now())
-    before = mlflow_client.get_model_version(name, previous).tags.get(TAG_PROMOTED_FROM, "")
-    existing = {str(v.version) for v in mlflow_client.search_model_versions(f"name = '{name}'")}
-    if before and before in existing and before != current:
-        mlflow_client.set_registered_model_alias(name, PREVIOUS, before)
-    else:
-        mlflow_client.delete_registered_model_alias(name, PREVIOUS)
-    return current, previous
+    def model_tags(self) -> dict[str, str]:
+        """The registered model's tags (pin, events, journal)."""
+        model = self._model()
+        return {} if model is None else dict(model.tags)
 
+    def champion(self) -> str | None:
+        """The champion's version, or ``None`` when there is none."""
+        return self.aliases().get(CHAMPION)
 
-def history(name: str, *, client: MlflowClient | None = None) -> list[dict[str, Any]]:
-    """Every version of ``name``, oldest first, with aliases, tags and gate verdict.
+    def model_version(self, version: str | int) -> ModelVersion:
+        """One version.
 
-    Returns:
-        One dict per version: ``version``, ``aliases`` (sorted list), ``tags``,
-        ``gate_passed`` (``True``/``False``, ``None`` if untagged), ``created_at``
-        (ISO-8601 UTC), ``run_id``, ``status``. Empty if the model does not exist.
-    """
-    mlflow_client = _client(client)
-    by_version: dict[str, list[str]] = {}
-    for alias, version in aliases_of(name, client=mlflow_client).items():
-        by_version.setdefault(version, []).append(alias)
-    versions = mlflow_client.search_model_versions(f"name = '{name}'")
-    rows = []
-    for v in sorted(versions, key=lambda v: int(v.version)):
-        gate = v.tags.get(TAG_GATE_PASSED)
-        rows.append(
-            {
-                "version": str(v.version),
-                "aliases": sorted(by_version.get(str(v.version), [])),
-                "tags": dict(v.tags),
-                "gate_passed": None if gate is None else gate.lower() == "true",
-                "created_at": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(),
-                "run_id": v.run_id,
-                "status": v.status,
-            }
-        )
-    return rows
+        Raises:
+            ValueError: the version does not exist.
+        """
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self.client.get_model_version(self.model_name, str(version))
+        except MlflowException as exc:
+            if is_missing(exc):
+                raise ValueError(f"model {self.model_name!r} has no version {str(version)!r}") from exc
+            raise
+
+    def versions(self) -> list[ModelVersion]:
+        """Every version, oldest first (pending ones included)."""
+        if not self.exists():
+            return []
+        found = self.client.search_model_versions(f"name = '{self.model_name}'")
+        return sorted(found, key=lambda v: int(v.version))
+
+    def pin(self) -> dict[str, Any] | None:
+        """The pin a rollback set (``version``, ``at``, ``by``, ``reason``), or ``None``."""
+        text = self.model_tags().get(PIN_TAG)
+        return None if text is None else dict(json.loads(text))
+
+    def pending_change(self) -> journal.Plan | None:
+        """An interrupted change still recorded in the journal (finished by the next write)."""
+        return journal.pending(self.client, self.model_name)
+
+    def events(self) -> list[dict[str, Any]]:
+        """The promotion history, oldest first (see :mod:`alien.tracking.events`)."""
+        return events_from_tags(self.model_tags())
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every version, oldest first, with its aliases and lifecycle.
+
+        Returns:
+            One dict per version: ``version``, ``aliases`` (sorted), ``tags``, ``gate_passed``
+            (``None`` if untagged), ``created_at`` (ISO-8601 UTC), ``run_id``, ``status``,
+            ``pending``, ``eligible``, ``mode``. Empty if the model does not exist.
+        """
+        by_version: dict[str, list[str]] = {}
+        for alias, version in self.aliases().items():
+            by_version.setdefault(version, []).append(alias)
+        rows = []
+        for v in self.versions():
+            tags, gate = dict(v.tags), v.tags.get(TAG_GATE_PASSED)
+            rows.append(
+                {
+                    "version": str(v.version),
+                    "aliases": sorted(by_version.get(str(v.version), [])),
+                    "tags": tags,
+                    "gate_passed": None if gate is None else gate.lower() == "true",
+                    "created_at": datetime.fromtimestamp(v.creation_timestamp / 1000, UTC).isoformat(),
+                    "run_id": v.run_id,
+                    "status": v.status,
+                    "pending": tags.get(TAG_PENDING) == "true",
+                    "eligible": tags.get(TAG_ELIGIBLE, "true") == "true",
+                    "mode": tags.get(TAG_MODE, "production"),
+                }
+            )
+        return rows
+
+    # -- writing (each one journal plan) ---------------------------------------------------------------
+
+    def lock(self, *, timeout: float = 600.0) -> RegistryLock:
+        """The lock that serialises writers of this model on this machine (see :mod:`alien.tracking.lock`)."""
+        from alien.tracking.lock import registry_lock
+
+        return registry_lock(self.uri, self.model_name, timeout=timeout)
+
+    def recover(self, *, token: str | None = None) -> Recovery:
+        """Finish an interrupted change and delete orphaned pending versions (hold :meth:`lock`)."""
+        from alien.tracking.registration import recover
+
+        return recover(self, token=token)
+
+    def promote(
+        self, version: str | int, *, expected_champion: str | None, reason: str, run_id: str | None = None
+    ) -> Promotion:
+        """Make ``version`` the champion if the champion is still ``expected_champion`` (compare-and-set).
+
+        Refused (``promoted=False`` with the reason) in experiment mode, while the
+        champion is pinned, for a version that is not eligible, or when the champion
+        changed since the caller looked. Raises ``ValueError`` for an unknown version.
+        """
+        from alien.tracking.lifecycle import promote
+
+        return promote(self, str(version), expected_champion=expected_champion, reason=reason, run_id=run_id)
+
+    def rollback(self, *, reason: str, by: str | None = None) -> tuple[str, str]:
+        """Return ``@champion`` to the previous champion and pin it; returns ``(from, to)``."""
+        from alien.tracking.lifecycle import rollback
+
+        return rollback(self, reason=reason, by=by)
+
+    def unpin(self, *, reason: str, by: str | None = None) -> str:
+        """Allow promotions again after a rollback; returns the version that was pinned."""
+        from alien.tracking.lifecycle import unpin
+
+        return unpin(self, reason=reason, by=by)
+
+    def register_version(
+        self, source: str, *, token: str, run_id: str, model_id: str | None, tags: dict[str, str],
+        description: str, promote: bool, expected_champion: str | None, reason: str,
+        extra: dict[str, Any] | None = None,
+    ) -> Registration:  # fmt: skip
+        """Register ``source`` once per ``token``: pending version, then one commit plan.
+
+        A finished version with the same token is returned instead of a new one
+        (``reused``). Promotion, when ``promote``, is the compare-and-set of
+        :meth:`promote`; ``challenger`` moves in production mode only. On failure the
+        pending version is cleaned up (or left, reported, for the next run) and the
+        error re-raised. Hold :meth:`lock` and call :meth:`recover` first.
+        """
+        from alien.tracking.registration import register_version
+
+        return register_version(
+            self, source, token=token, run_id=run_id, model_id=model_id, tags=tags,
+            description=description, promote=promote, expected_champion=expected_champion,
+            reason=reason, extra=extra,
+        )  # fmt: skip
+
+    def orphans(self) -> list[ModelVersion]:
+        """Pending versions left by interrupted registrations (deleted by the next :meth:`recover`)."""
+        from alien.tracking.registration import orphans
+
+        return orphans(self)

@@ -121,6 +121,42 @@ def lineage_tags(
     return tags
 
 
+def version_tags(
+    lineage: Mapping[str, str],
+    *,
+    metadata: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    dataset: str,
+    gate_passed: bool,
+) -> dict[str, str]:
+    """A registered version's tags: the lineage plus what ``alien champion`` lists, and eligibility.
+
+    Args:
+        lineage: :func:`lineage_tags`.
+        metadata: the deployable's ``alien.json`` (``task``, ``label_names``).
+        metrics: ALIEN's test metrics (``roc_auc``, ``ece``).
+        dataset: ``data.source``.
+        gate_passed: the gate verdict; a version that failed it is not eligible for promotion.
+
+    >>> tags = version_tags({"gate_passed": "false"}, metadata={"task": "t", "label_names": ["a", "b"]},
+    ...                     metrics={"roc_auc": 0.81234}, dataset="package:x", gate_passed=False)
+    >>> tags["alien.labels"], tags["alien.roc_auc"], tags["alien.eligible"]
+    ('a,b', '0.8123', 'false')
+    """
+    tags = {
+        **lineage,
+        "alien.dataset": dataset or str(lineage.get("data_path", "")),
+        "alien.task": str(metadata.get("task", "")),
+        "alien.labels": ",".join(map(str, metadata.get("label_names", [])))[:1000],
+    }
+    for key in ("roc_auc", "ece"):
+        if isinstance(metrics.get(key), int | float):
+            tags[f"alien.{key}"] = f"{float(metrics[key]):.4f}"
+    if not gate_passed:
+        tags.update({"alien.eligible": "false", "alien.ineligible": "its gate failed"})
+    return tags
+
+
 def log_pipeline_run(
     *,
     params: Mapping[str, Any],

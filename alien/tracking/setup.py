@@ -97,15 +97,47 @@ def _default_artifact_location(uri: str) -> str | None:
     return None  # a server or file store decides itself
 
 
-def probe(uri: str) -> MlflowClient:
+def missing_store(uri: str) -> str | None:
+    """Why ``uri`` names a local store that does not exist, or ``None`` if it exists (or is remote).
+
+    MLflow creates a sqlite database (or a file store) on first contact, so a mistyped
+    path would silently become a new, empty registry; read-only commands ask this first.
+    """
+    if uri.startswith("sqlite:///"):
+        db = uri[len("sqlite:///") :]
+        if db and db != ":memory:" and not Path(db).is_file():
+            return f"there is no MLflow database at {db} (check registry.tracking_uri / {TRACKING_URI_ENV})"
+        return None
+    if uri.startswith("file:"):
+        from urllib.parse import unquote, urlparse
+
+        folder = Path(unquote(urlparse(uri).path))
+        if not folder.is_dir():
+            return f"there is no MLflow file store at {folder} (check registry.tracking_uri)"
+    return None
+
+
+def probe(uri: str, *, create: bool = False) -> MlflowClient:
     """A client for ``uri``, once tracking store and registry have answered.
 
+    One fast probe: no retries and a short timeout, whatever the environment says
+    (the retry settings of a pipeline run must not slow down "the registry is down").
+
+    Args:
+        uri: an absolute tracking URI (see :func:`resolve_tracking_uri`).
+        create: allow MLflow to create a local store that does not exist yet (only the
+            ``register`` stage, which writes the first version, passes ``True``).
+
     Raises:
-        RegistryUnavailableError: either does not answer (fast: no retries, short timeout).
+        RegistryUnavailableError: either does not answer, or (``create=False``) the local
+            store does not exist.
     """
     from mlflow import MlflowClient
 
-    with _env(_PROBE_HTTP_ENV, override=False):
+    missing = None if create else missing_store(uri)
+    if missing is not None:
+        raise RegistryUnavailableError(f"MLflow registry at {uri} cannot be used: {missing}")
+    with _env(_PROBE_HTTP_ENV, override=True):
         try:
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)
@@ -118,9 +150,11 @@ def probe(uri: str) -> MlflowClient:
 
 
 def configure_tracking(cfg: RegistryConfig) -> str:
-    """Point MLflow at the store, check it answers, and select the experiment.
+    """Point MLflow at the store, check it answers, and select the experiment (for a run).
 
-    Sets the process-wide tracking and registry URI (``$MLFLOW_TRACKING_URI``
+    Only the ``register`` stage calls this: it is the one place that creates an
+    experiment (and, on the first run, the sqlite database). Registry-only commands
+    use :meth:`alien.tracking.Registry.connect`, which changes nothing. Sets the process-wide tracking and registry URI (``$MLFLOW_TRACKING_URI``
     wins over ``cfg.tracking_uri``) and creates ``cfg.experiment`` if needed.
 
     Args:
@@ -140,7 +174,7 @@ def configure_tracking(cfg: RegistryConfig) -> str:
     uri = resolve_tracking_uri(cfg.tracking_uri)
     for key, value in _RUN_ENV.items():
         os.environ.setdefault(key, value)
-    client = probe(uri)
+    client = probe(uri, create=True)
     # Both setters also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; undo that so the
     # variables keep meaning "the user's choice" for the next configure_tracking in this process.
     with _preserved(TRACKING_URI_ENV), _preserved("MLFLOW_REGISTRY_URI"):

@@ -105,11 +105,11 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert aliases == {"champion": "3", "challenger": "3", "previous-champion": "1"}
 
     # 5. rollback moves champion back to the previous champion
-    assert cli(["rollback"]) == 0
+    assert cli(["rollback", "--reason", "lifecycle test"]) == 0
     assert _registry(project)[1]["champion"] == "1"
 
     # 6. predict with the champion from the registry == the in-process model it came from
-    assert cli(["rollback"]) == 2  # nothing further back: a clear error, no change
+    assert cli(["rollback", "--reason", "again"]) == 2  # nothing further back: a clear error, no change
     assert _registry(project)[1]["champion"] == "1"
     import mlflow
 

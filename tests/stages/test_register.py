@@ -1,4 +1,4 @@
-"""The register stage against a real sqlite MLflow store in ``tmp_path``."""
+"""The register stage against a real sqlite MLflow store in ``tmp_path``: once per token, all or nothing."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 
 from alien.config import RegistryConfig
 from alien.stages import register
-from alien.tracking import RegistryUnavailableError
-from alien.tracking import registry as reg
+from alien.tracking import Registry, RegistryUnavailableError
+from alien.tracking.journal import JOURNAL_TAG
 from tests.unit.tracking.fixtures import (  # noqa: F401  (pytest fixtures)
     EXPERIMENT,
     MODEL_NAME,
@@ -27,6 +27,7 @@ from tests.unit.tracking.fixtures import (  # noqa: F401  (pytest fixtures)
 )
 
 CFG = RegistryConfig(model_name=MODEL_NAME, experiment=EXPERIMENT, tracking_uri="sqlite:///unused.db")
+V1 = {"version": "1", "roc_auc": 0.8, "ece": 0.05, "accuracy": 0.86}
 
 
 @pytest.fixture
@@ -35,84 +36,208 @@ def workspace(tmp_path: Path, deployable: Path, store: str, monkeypatch: pytest.
     return write_workspace(tmp_path, deployable, passed=True)
 
 
-def _state() -> tuple[set[str], dict[str, str]]:
-    from mlflow import MlflowClient
+def _registry() -> Registry:
+    return Registry.from_config(CFG)
 
-    client = MlflowClient()
-    versions = {str(v.version) for v in client.search_model_versions(f"name = '{MODEL_NAME}'")}
-    return versions, reg.aliases_of(MODEL_NAME, client=client)
+
+def _state() -> tuple[set[str], dict[str, str]]:
+    registry = _registry()
+    return {str(v.version) for v in registry.versions()}, registry.aliases()
+
+
+def _new_data(paths, text: str) -> None:
+    """Different raw data: a different data version, so a different registration token."""
+    Path(paths.raw).write_text(json.dumps({"text": text, "label": "positive"}) + "\n")
+
+
+def _fail(monkeypatch, method: str, *, when=lambda *args: True, times: int = 1) -> None:
+    """Make the real ``MlflowClient.<method>`` raise (``times`` calls matching ``when``) — a registry fault."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    real, left = getattr(MlflowClient, method), [times]
+
+    def faulty(self, *args, **kwargs):
+        if left[0] > 0 and when(*args):
+            left[0] -= 1
+            raise MlflowException(f"injected fault in {method}")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(MlflowClient, method, faulty)
+
+
+def _run_status(run_id: str) -> str:
+    return _registry().client.get_run(run_id).info.status
 
 
 def test_cli_registers_champion_then_failed_gate_only_challenger(workspace, capsys) -> None:
-    from mlflow import MlflowClient
-
     assert register.main(["--params", "params.yaml"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert (first["version"], first["promoted"], first["champion_version"]) == ("1", True, "1")
-    assert first["previous_champion"] is None
+    assert first["previous_champion"] is None and first["reused"] is False
     assert json.loads(Path(workspace.registration).read_text())["run_id"] == first["run_id"]
 
-    client = MlflowClient()
+    client = _registry().client
     run = client.get_run(first["run_id"])
+    assert run.info.status == "FINISHED"
     assert run.data.metrics["alien.roc_auc"] == pytest.approx(0.81)
     assert run.data.metrics["entropy.ece"] == pytest.approx(0.063)
-    assert run.data.metrics["task.accuracy"] == pytest.approx(0.87)
     assert run.data.metrics["align.best.val_auroc"] == pytest.approx(0.8)
-    assert run.data.params["align.alphas"] == "[0.01, 0.1]"
     assert run.data.tags["data_version"] == md5(workspace.raw)
-    assert run.data.tags["data_version_source"] == "file"
-    assert run.data.tags["gate_passed"] == "true"
-    assert run.data.tags["git_commit"] == "unknown"  # tmp_path is not a git repo
+    assert run.data.tags["gate_passed"] == "true" and run.data.tags["promoted"] == "true"
     artifacts = {a.path for a in client.list_artifacts(first["run_id"])}
-    expected = {"gate_report.json", "gate_report.md", "metrics.json", "params.yaml", "plots", "model_card.md"}
-    assert expected <= artifacts
-    description = client.get_model_version(MODEL_NAME, "1").description
-    assert "| auroc_vs_entropy |" in description and "| entropy |" in description
+    assert {
+        "gate_report.json",
+        "gate_report.md",
+        "metrics.json",
+        "params.yaml",
+        "plots",
+        "model_card.md",
+    } <= artifacts
+    v1 = client.get_model_version(MODEL_NAME, "1")
+    assert "| auroc_vs_entropy |" in v1.description and "serving as champion" in v1.description
+    assert (v1.tags["alien.roc_auc"], v1.tags["alien.labels"]) == ("0.8100", "negative,positive")
+    assert "alien.pending" not in v1.tags
 
-    write_gate_report(workspace, passed=False, champion={"version": "1", "roc_auc": 0.8, "ece": 0.05,
-                                                          "accuracy": 0.86})  # fmt: skip
+    write_gate_report(workspace, passed=False, champion=V1)
     second = register.run(CFG, workspace).to_dict()
     assert (second["version"], second["promoted"], second["champion_version"]) == ("2", False, "1")
+    assert second["reason"].startswith("gate failed")
     assert _state() == ({"1", "2"}, {"champion": "1", "challenger": "2"})
-    rows = reg.history(MODEL_NAME)
-    assert [(r["version"], r["gate_passed"]) for r in rows] == [("1", True), ("2", False)]
-    assert "FAILED" in MlflowClient().get_model_version(MODEL_NAME, "2").description
+    v2 = client.get_model_version(MODEL_NAME, "2")
+    assert "FAILED" in v2.description and v2.tags["alien.eligible"] == "false"
+    [event] = _registry().events()
+    assert (event["action"], event["from"], event["to"]) == ("promote", None, "1")
+    assert event["run_id"] == first["run_id"] and event["gate_report"].endswith("/gate_report.json")
+    assert "@" in event["by"] and event["reason"].startswith("gate passed")
+
+
+def test_retry_with_the_same_inputs_finds_the_version_instead_of_registering_another(workspace) -> None:
+    first = register.run(CFG, workspace)
+    again = register.run(CFG, workspace)
+    assert (again.version, again.run_id, again.reused, again.token) == ("1", first.run_id, True, first.token)
+    assert again.promoted and "already registered" in again.reason
+    assert _state() == ({"1"}, {"champion": "1", "challenger": "1"})
 
 
 def test_stale_gate_report_does_not_promote(workspace) -> None:
     register.run(CFG, workspace)  # v1 champion; the gate report still says "no champion"
+    _new_data(workspace, "another film")
     result = register.run(CFG, workspace)
-    assert not result.promoted
-    assert "rerun the gate" in result.reason
+    assert (result.promoted, result.champion_at_gate, result.champion_version) == (False, None, "1")
+    assert "changed from none" in result.reason and "rerun the gate" in result.reason
+    assert json.loads(Path(workspace.registration).read_text())["reason"] == result.reason
     assert _state()[1] == {"champion": "1", "challenger": "2"}
 
 
-def test_failure_after_version_created_restores_registry(workspace, monkeypatch) -> None:
-    from mlflow import MlflowClient
-
+def test_failure_before_the_commit_leaves_the_previous_state(workspace, monkeypatch) -> None:
     register.run(CFG, workspace)
-    before = _state()
-    registration = Path(workspace.registration).read_text()
-    write_gate_report(workspace, passed=True, champion={"version": "1", "roc_auc": 0.8, "ece": 0.05,
-                                                         "accuracy": 0.86})  # fmt: skip
-
-    def explode(self, name, version, key, value):
-        raise RuntimeError("injected: tag write failed")
-
-    # promote() sets both aliases first, then fails tagging: the worst moment
-    monkeypatch.setattr(MlflowClient, "set_model_version_tag", explode)
-    with pytest.raises(RuntimeError, match="injected"):
+    before, registration = _state(), Path(workspace.registration).read_text()
+    write_gate_report(workspace, passed=True, champion=V1)
+    _fail(monkeypatch, "set_registered_model_tag", when=lambda name, key, value: key == JOURNAL_TAG)
+    with pytest.raises(Exception, match="injected fault"):
         register.run(CFG, workspace)
     assert _state() == before == ({"1"}, {"champion": "1", "challenger": "1"})
     assert Path(workspace.registration).read_text() == registration
+    failed = _registry().client.search_runs(
+        [_registry().client.get_experiment_by_name(EXPERIMENT).experiment_id]
+    )
+    assert sorted(r.info.status for r in failed) == ["FAILED", "FINISHED"]
+
+
+def test_failure_during_the_commit_ends_in_the_full_new_state_and_the_retry_reuses_it(
+    workspace, monkeypatch
+) -> None:
+    register.run(CFG, workspace)
+    write_gate_report(workspace, passed=True, champion=V1)
+    # the champion move is the plan's last step: the worst moment
+    _fail(monkeypatch, "set_registered_model_alias", when=lambda name, alias, version: alias == "champion")
+    with pytest.raises(Exception, match="injected fault"):
+        register.run(CFG, workspace)
+    registry = _registry()
+    assert _state() == ({"1", "2"}, {"champion": "2", "challenger": "2", "previous-champion": "1"})
+    assert registry.pending_change() is None and registry.orphans() == []
+    assert _run_status(registry.model_version("2").run_id) == "FAILED"
+    retry = register.run(CFG, workspace)
+    assert (retry.version, retry.reused, retry.promoted, retry.champion_version) == ("2", True, True, "2")
+    assert json.loads(Path(workspace.registration).read_text())["version"] == "2"
+
+
+def test_cleanup_failing_too_leaves_a_reported_orphan_that_the_next_run_deletes(
+    workspace, monkeypatch
+) -> None:
+    register.run(CFG, workspace)
+    write_gate_report(workspace, passed=True, champion=V1)
+    with monkeypatch.context() as faults:
+        _fail(faults, "set_registered_model_tag", when=lambda name, key, value: key == JOURNAL_TAG, times=9)
+        _fail(faults, "delete_model_version", times=9)
+        with pytest.raises(Exception, match="injected fault") as caught:
+            register.run(CFG, workspace)
+    assert "next registration" in "".join(caught.value.__notes__)
+    registry = _registry()
+    assert [str(v.version) for v in registry.orphans()] == ["2"]
+    assert registry.aliases() == {"champion": "1", "challenger": "1"}  # no alias on the orphan
+    result = register.run(CFG, workspace)
+    assert result.recovered == ["deleted orphaned pending version 2"]
+    assert (result.version, result.promoted) == ("3", True)
+    assert _state() == ({"1", "3"}, {"champion": "3", "challenger": "3", "previous-champion": "1"})
+
+
+def test_a_pinned_champion_is_not_replaced_and_the_registration_says_so(workspace) -> None:
+    register.run(CFG, workspace)
+    _new_data(workspace, "second film")
+    write_gate_report(workspace, passed=True, champion=V1)
+    assert register.run(CFG, workspace).promoted
+    with _registry().lock(timeout=5):
+        assert _registry().rollback(reason="v2 misroutes refunds") == ("2", "1")
+    _new_data(workspace, "third film")
+    result = register.run(CFG, workspace)
+    assert (result.promoted, result.pinned, result.champion_version) == (False, "1", "1")
+    assert "pinned" in result.reason and "alien unpin" in result.reason
+    _registry().unpin(reason="fixed upstream")
+    _new_data(workspace, "fourth film")
+    after = register.run(CFG, workspace)
+    assert (after.version, after.promoted, after.pinned) == ("4", True, None)
+
+
+def test_experiment_mode_never_moves_production_aliases(workspace) -> None:
+    experiment = RegistryConfig(**{**vars(CFG), "mode": "experiment"})
+    result = register.run(experiment, workspace)
+    assert (result.version, result.promoted, result.champion_version, result.mode) == (
+        "1",
+        False,
+        None,
+        "experiment",
+    )
+    registry = _registry()
+    assert registry.aliases() == {}
+    tags = registry.model_version("1").tags
+    assert (tags["alien.mode"], tags["alien.eligible"]) == ("experiment", "false")
+    assert [e["action"] for e in registry.events()] == ["experiment"]
+    production = register.run(CFG, workspace)  # another token (mode is part of it)
+    assert (production.version, production.promoted) == ("2", True)
+
+
+def test_card_warns_when_the_label_set_differs_from_the_champions(workspace, deployable, tmp_path) -> None:  # noqa: F811
+    from alien.core.model import AlienClassifier
+
+    register.run(CFG, workspace)
+    other = AlienClassifier.load(deployable)
+    other.label_names = ["bad", "good"]
+    paths = type(workspace)(**{**vars(workspace), "deployable": str(other.save(tmp_path / "relabelled"))})
+    write_gate_report(paths, passed=True, champion=V1)
+    register.run(CFG, paths)
+    card = _registry().model_version("2").description
+    assert "**Warning:** the label set (bad,good) differs from champion v1's (negative,positive)" in card
 
 
 def test_registry_down_fails_fast_and_writes_nothing(workspace, monkeypatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")  # the probe ignores it: no retries
     start = time.perf_counter()
     with pytest.raises(RegistryUnavailableError, match=r"http://127\.0\.0\.1:9"):
         register.run(CFG, workspace)
-    assert time.perf_counter() - start < 15
+    assert time.perf_counter() - start < 5
     assert not Path(workspace.registration).exists()
 
 
@@ -158,8 +283,6 @@ def test_champion_pyfunc_and_load_champion_match_in_process_predictions(workspac
     out = served.predict(pd.DataFrame({"text": TEXTS}))
     np.testing.assert_allclose(out["uncertainty"].to_numpy(), expected.uncertainty, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(out["label_id"].to_numpy(), expected.labels)
-    assert out["label"].tolist() == [expected.label_names[i] for i in expected.labels]
-    np.testing.assert_allclose(np.stack(out["probabilities"].to_numpy()), expected.probabilities, atol=1e-6)
     with pytest.raises(Exception, match="text"):
         served.predict(pd.DataFrame({"sentence": TEXTS}))
 

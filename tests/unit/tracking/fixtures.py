@@ -18,6 +18,7 @@ import torch
 import yaml
 
 from alien.config import PathsConfig
+from tests.project import shrunk_params
 from tests.tiny import tiny_model, tiny_tokenizer
 
 MODEL_NAME = "alien-test"
@@ -112,8 +113,7 @@ def write_workspace(
     (reports / "metrics.json").write_text(json.dumps(METRICS))
     (reports / "grid.json").write_text(json.dumps({"best": {"val_auroc": 0.8, "alpha": 0.1}}))
     write_gate_report(paths, passed=passed, champion=champion)
-    params = {"paths": vars(paths), "align": {"alphas": [0.01, 0.1]}, "backbone": {"name": "tiny"},
-              "registry": {"model_name": MODEL_NAME, "experiment": EXPERIMENT}}  # fmt: skip
+    params = shrunk_params(root, paths=vars(paths), registry={"model_name": MODEL_NAME, "experiment": EXPERIMENT})
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return paths
 

@@ -47,3 +47,17 @@ def test_first_model_card_passes_without_champion_row() -> None:
 def test_card_requires_a_boolean_verdict() -> None:
     with pytest.raises(ValueError, match="passed"):
         _card(report={"gates": []})
+
+
+def test_status_block_is_replaced_in_place_and_warnings_come_first() -> None:
+    from alien.evaluation.model_card import with_status
+
+    card = _card(warnings=["the label set (a,b) differs from champion v4's (x,y)"])
+    assert card.index("**Warning:** the label set (a,b)") < card.index("**Gate verdict:**")
+    once = with_status(card, "serving as champion")
+    twice = with_status(once, "not eligible for promotion — rolled back")
+    assert once.count("Registry status") == twice.count("Registry status") == 1
+    assert "rolled back" in twice and "serving as champion" not in twice
+    assert twice.replace(twice[twice.index("<!--") : twice.index("status -->\n\n") + 12], "") == card
+    with pytest.raises(ValueError, match="status"):
+        with_status(card, "")
