@@ -276,3 +276,38 @@ def test_lora_targets_per_family_and_errors() -> None:
     assert head_module_names(tiny_model("distilbert")) == ("pre_classifier", "classifier")
     assert head_module_names(tiny_model("llama")) == ("score",)
     assert head_module_names(tiny_model("bert-token")) == ("classifier",)
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"methd": "lora"}, TypeError, r"unknown finetune option\(s\) \['methd'\]; allowed: \[.*'method'"),
+        ({"method": "qlora"}, ValueError, r"method must be one of \['full', 'lora'\], got 'qlora'"),
+        ({"epochs": 0}, ValueError, r"epochs must be > 0"),
+        ({"batch_size": 0}, ValueError, r"batch_size must be an integer >= 1"),
+        ({"learning_rate": 2.0}, ValueError, r"learning_rate must lie in \(0, 1\)"),
+        ({"lora_dropout": 1.0}, ValueError, r"lora_dropout must lie in \[0, 1\)"),
+        ({"device": "tpu"}, ValueError, r"device must be one of \['cpu', 'cuda'\]"),
+    ],
+)
+def test_bad_options_are_named(options: dict[str, Any], error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        finetune(tiny_model("bert"), tiny_tokenizer(), seq_records(8), [], task=SEQ, max_length=16, **options)
+
+
+def test_without_output_dir_nothing_is_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    model = tiny_model("bert")
+    before = copy.deepcopy(model.state_dict())
+    summary = finetune(
+        model,
+        tiny_tokenizer(),
+        seq_records(8),
+        seq_records(4),
+        task=SEQ,
+        max_length=16,
+        **FAST,
+    )
+    assert list(tmp_path.iterdir()) == []
+    assert summary.processes == 1 and summary.val_accuracy is not None
+    assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items())
