@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": {"task"},
     "calibration": {"metrics"},
     "selective": {"calibration", "metrics"},
-    "core": {"task", "assets", "calibration", "metrics"},
+    "core": {"task", "assets", "calibration", "selective", "metrics"},
     "baselines": {"core", "metrics", "task"},
     "training": {"core", "metrics", "task"},
     "data": {"task", "assets", "config"},

@@ -75,3 +75,26 @@ def test_bad_metadata_is_named(tmp_path):
     (tmp_path / "alien.json").write_text("{oops")
     with pytest.raises(ValueError, match="not valid JSON"):
         read_metadata(tmp_path)
+
+
+def test_fit_calibration_controls_risk_on_held_out_rows():
+    from alien.core.calibrate import fit_calibration
+
+    rng = np.random.default_rng(0)
+    p = rng.beta(1.0, 4.0, 3000)
+    e = (rng.random(3000) < p).astype(int)
+    raw = np.sqrt(p)  # monotone in the truth, miscalibrated
+    g, rule = fit_calibration(raw, e, method="platt", target_risk=0.1, delta=0.1, split="validation")
+    assert g is not None and np.all(np.diff(g(np.sort(raw))) >= 0)
+    accepted = g(raw) <= rule.threshold
+    assert 0.3 < accepted.mean() < 1.0 and e[accepted].mean() <= 0.1
+    none, rule_raw = fit_calibration(raw, e, method="none", target_risk=0.1, delta=0.1, split="validation")
+    assert none is None and rule_raw.threshold <= 1.0
+
+
+def test_fit_calibration_with_nothing_certifiable_abstains_on_everything():
+    from alien.core.calibrate import fit_calibration
+
+    e = np.array([1, 0] * 20)
+    _, rule = fit_calibration(np.full(40, 0.5), e, method="none", target_risk=0.05, delta=0.1, split="v")
+    assert rule.threshold == -math.inf and rule.abstain(np.array([0.0])).all()
