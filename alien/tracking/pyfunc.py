@@ -1,17 +1,10 @@
 """The deployable :class:`~alien.core.model.AlienClassifier` as an MLflow pyfunc model.
 
-Input: a DataFrame with a ``text`` column. Output, one row per input:
-``label`` (class name), ``label_id``, ``probabilities`` (one list per row) and
-``uncertainty`` (ALIEN), all from one backbone forward per batch. For a
-token-classification model the text is split on whitespace into words, each
-column holds one value per word that survived truncation, and a BIO tagger adds
-``entities``: per row a list of ``{text, type, start_word, end_word,
-uncertainty}`` (the entity's uncertainty is the maximum of its words', see
-:mod:`alien.core.entities`; ``end_word`` is inclusive).
-
-The model's artifact is the deployable folder itself (safetensors + JSON);
-``alien`` travels with it as ``code_paths`` so the pyfunc loads wherever its
-pinned requirements are installed.
+What it accepts and returns is :mod:`alien.tracking.pyfunc_io`. The model's
+artifact is the deployable folder itself (safetensors + JSON); ``alien``
+travels with it as ``code_paths`` so the pyfunc loads wherever its pinned
+requirements are installed. Serving is thread-safe (feature capture is per
+call), so ``mlflow models serve`` may run requests concurrently.
 
 This module imports MLflow at import time (it subclasses ``PythonModel``);
 only the tracking code imports it.
@@ -20,26 +13,42 @@ only the tracking code imports it.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
-from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
 from mlflow.pyfunc import PythonModel, PythonModelContext
-from mlflow.types import ColSpec, DataType, Schema, TensorSpec
-from mlflow.types.schema import Array, Object, Property
 
 import alien
 from alien.task import get_task
+from alien.tracking.pyfunc_io import (
+    ENTITIES_COLUMN,
+    OUTPUT_COLUMNS,
+    TEXT_COLUMN,
+    InvalidInput,
+    model_signature,
+    predictions_frame,
+    validate_texts,
+)
+
+__all__ = [
+    "ARTIFACT_KEY",
+    "ENTITIES_COLUMN",
+    "OUTPUT_COLUMNS",
+    "TEXT_COLUMN",
+    "AlienPyfuncModel",
+    "log_alien_model",
+    "model_signature",
+    "pip_requirements",
+    "predictions_frame",
+]
+log = logging.getLogger(__name__)
 
 ARTIFACT_KEY = "deployable"
-TEXT_COLUMN = "text"
-OUTPUT_COLUMNS = ("label", "label_id", "probabilities", "uncertainty")
-ENTITIES_COLUMN = "entities"
 # Packages the pyfunc needs besides alien's core dependencies.
 _SERVING_PACKAGES = ("mlflow", "cloudpickle")
 
@@ -62,85 +71,27 @@ class AlienPyfuncModel(PythonModel):
     def predict(
         self, context: PythonModelContext, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        """Predict labels, probabilities and uncertainty for ``model_input["text"]``.
+        """Labels, probabilities, calibrated uncertainty and abstention for ``model_input["text"]``.
 
         Raises:
-            ValueError: the input is not a DataFrame with a ``text`` column, or it is empty.
+            MlflowException: ``INVALID_PARAMETER_VALUE`` (HTTP 400, one line naming the
+                bad rows) for a bad request; ``INTERNAL_ERROR`` (HTTP 500, no stack trace
+                or paths; the traceback goes to the server log) for a server fault.
         """
-        if not isinstance(model_input, pd.DataFrame) or TEXT_COLUMN not in model_input.columns:
-            found: Any = type(model_input).__name__
-            if isinstance(model_input, pd.DataFrame):
-                found = list(model_input.columns)
-            raise ValueError(f"input must be a DataFrame with a {TEXT_COLUMN!r} column; got {found}")
-        texts = [str(t) for t in model_input[TEXT_COLUMN].tolist()]
-        return predictions_frame(self.classifier, texts, batch_size=self.batch_size)
+        from mlflow.exceptions import MlflowException
+        from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, INVALID_PARAMETER_VALUE
 
-
-def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32) -> pd.DataFrame:
-    """The pyfunc output for ``texts`` (see the module docstring)."""
-    from alien.core.entities import entities_per_example, is_bio_scheme
-
-    names = list(classifier.label_names)
-    if get_task(classifier.task).is_token:
-        words = [t.split() for t in texts]
-        pred = classifier.predict(words, batch_size=batch_size)
-        rows: list[dict[str, list[Any]]] = [{c: [] for c in OUTPUT_COLUMNS} for _ in texts]
-        for i, row in enumerate(pred.example_ids):
-            out = rows[int(row)]
-            out["label"].append(names[int(pred.labels[i])])
-            out["label_id"].append(int(pred.labels[i]))
-            out["probabilities"].append(pred.probabilities[i].astype(np.float64).tolist())
-            out["uncertainty"].append(float(pred.uncertainty[i]))
-        frame = pd.DataFrame(rows, columns=list(OUTPUT_COLUMNS))
-        if is_bio_scheme(names):
-            entities = entities_per_example(
-                words, pred.labels, pred.uncertainty, pred.example_ids, pred.word_ids, names
-            )
-            frame[ENTITIES_COLUMN] = [[e.to_dict() for e in found] for found in entities]
-        return frame
-    pred = classifier.predict(texts, batch_size=batch_size)
-    return pd.DataFrame(
-        {
-            "label": [names[int(i)] for i in pred.labels],
-            "label_id": pred.labels.astype(np.int64),
-            "probabilities": [row.tolist() for row in pred.probabilities.astype(np.float64)],
-            "uncertainty": pred.uncertainty.astype(np.float64),
-        }
-    )
-
-
-def model_signature(task: str, *, entities: bool = False) -> ModelSignature:
-    """Input ``text: string``; the output columns typed for ``task`` (``entities``: a BIO tagger)."""
-    inputs = Schema([ColSpec(DataType.string, TEXT_COLUMN)])
-    if get_task(task).is_token:
-        columns: list[ColSpec | TensorSpec] = [
-            ColSpec(Array(DataType.string), "label"),
-            ColSpec(Array(DataType.long), "label_id"),
-            ColSpec(Array(Array(DataType.double)), "probabilities"),
-            ColSpec(Array(DataType.double), "uncertainty"),
-        ]
-        if entities:
-            entity = Object(
-                [
-                    Property("text", DataType.string),
-                    Property("type", DataType.string),
-                    Property("start_word", DataType.long),
-                    Property("end_word", DataType.long),
-                    Property("uncertainty", DataType.double),
-                ]
-            )
-            columns.append(ColSpec(Array(entity), ENTITIES_COLUMN))
-        outputs = Schema(columns)
-    else:
-        outputs = Schema(
-            [
-                ColSpec(DataType.string, "label"),
-                ColSpec(DataType.long, "label_id"),
-                ColSpec(Array(DataType.double), "probabilities"),
-                ColSpec(DataType.double, "uncertainty"),
-            ]
-        )
-    return ModelSignature(inputs=inputs, outputs=outputs)
+        try:
+            texts = validate_texts(model_input)
+        except InvalidInput as exc:
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
+        try:
+            return predictions_frame(self.classifier, texts, batch_size=self.batch_size)
+        except Exception:
+            log.exception("prediction failed")
+            raise MlflowException(
+                "internal error while predicting; the server log has the details", error_code=INTERNAL_ERROR
+            ) from None
 
 
 def _pin(requirement: str) -> str | None:

@@ -25,9 +25,12 @@ def test_token_model_gives_one_value_per_word() -> None:
 
 
 def test_predict_requires_a_text_column() -> None:
+    from mlflow.exceptions import MlflowException
+
     model = AlienPyfuncModel()
-    with pytest.raises(ValueError, match="'text' column; got \\['sentence'\\]"):
+    with pytest.raises(MlflowException, match="'text' column; got \\['sentence'\\]") as err:
         model.predict(None, pd.DataFrame({"sentence": ["x"]}))  # type: ignore[arg-type]
+    assert err.value.get_http_status_code() == 400
     with pytest.raises(ValueError, match="batch_size"):
         AlienPyfuncModel(batch_size=0)
 
@@ -67,5 +70,5 @@ def test_signature_lists_entities_only_for_bio_taggers() -> None:
     assert "entities" in model_signature("token-classification", entities=True).outputs.input_names()
     assert "entities" not in model_signature("token-classification").outputs.input_names()
     assert model_signature("sequence-classification").outputs.input_names() == [
-        "label", "label_id", "probabilities", "uncertainty",
+        "label", "label_id", "probabilities", "uncertainty", "raw_uncertainty", "abstain",
     ]  # fmt: skip
