@@ -254,16 +254,22 @@ def run(
 
     inputs = load_inputs(paths, params_file=params_file)
     name = registry.model_name
-    token = registration_token(
-        inputs.deployable, inputs.gate_report, inputs.data_version, model_name=name, mode=registry.mode
-    )
+    token = registration_token(inputs.deployable, inputs.data_version, model_name=name, mode=registry.mode)
     uri = configure_tracking(registry)
     reg = Registry(MlflowClient(tracking_uri=uri, registry_uri=uri), name, uri, registry.mode)
     with reg.lock(timeout=LOCK_TIMEOUT_S):
         recovery = reg.recover(token=token)
         found = find_registered(reg, token)
         if found is not None:
-            run_id, registration = found.run_id, reused(reg, found)
+            promote, reason = _decision(inputs.gate_report, registry)
+            run_id = found.run_id
+            registration = reused(
+                reg,
+                found,
+                promote=promote,
+                expected_champion=_champion_at_gate(inputs.gate_report),
+                reason=reason,
+            )
         else:
             run_id, registration = _log_and_register(reg, inputs, registry, paths, params_file, token)
         pin = reg.pin()

@@ -1,7 +1,9 @@
 """Registering a version idempotently, and cleaning up after an interrupted registration.
 
 A registration is identified by its *token*: a hash of what it registers (the
-deployable's files, the gate report, the data version, the model and mode).
+deployable's files, the data version, the model name and mode) — not of the gate
+report, which names the current champion and so changes on every unchanged nightly
+run; the same model is never registered twice.
 It proceeds in two writes that each take effect at once:
 
 1. the version is created with ``alien.pending=true``, its token, run id and
@@ -14,7 +16,7 @@ A crash before (2) is recorded leaves a pending version with no alias: an
 *orphan*. :func:`recover` — run by the next registration, under the lock —
 finishes a recorded plan and deletes orphans (ending their MLflow runs as
 FAILED). A retry with the same token finds the finished version instead of
-registering another.
+registering another (and promotes it if the gate passed and it is not the champion).
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ class Recovery:
 
 def registration_token(
     deployable: str | Path,
-    gate_report: Mapping[str, Any],
     data_version: Mapping[str, Any],
     *,
     model_name: str,
@@ -72,7 +73,6 @@ def registration_token(
         digest.update(str(path.relative_to(root)).encode() + b"\0")
         with path.open("rb") as handle:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
-    digest.update(json.dumps(dict(gate_report), sort_keys=True, default=str).encode())
     digest.update(json.dumps(dict(data_version), sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
@@ -92,21 +92,31 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _owner_gone(tags: Mapping[str, str]) -> bool | None:
+    """Whether the process that began a version is gone (``None``: it ran on another machine).
+
+    This very process counts as gone: it holds the lock, so it is not still registering.
+    """
+    host, _, pid = tags.get(TAG_OWNER, ":").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid) == os.getpid() or not _pid_alive(int(pid))
+
+
 def is_orphan(version: ModelVersion, *, token: str | None = None, run_status: str | None = None) -> bool:
     """Whether a pending version was left by an attempt that can no longer finish it.
 
-    Ours (same ``token``), or its owner on this machine is gone (or is this very process,
-    which holds the lock and so is not registering it), or its run has ended, or it is older
-    than :data:`STALE_AFTER_S`.
+    Ours (same ``token``), or its owner on this machine is gone, or (another machine's)
+    its run has ended or it is older than :data:`STALE_AFTER_S`.
     """
     tags = version.tags
     if tags.get(TAG_PENDING) != "true":
         return False
     if token is not None and tags.get(TAG_TOKEN) == token:
         return True
-    host, _, pid = tags.get(TAG_OWNER, ":").rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        return int(pid) == os.getpid() or not _pid_alive(int(pid))
+    gone = _owner_gone(tags)
+    if gone is not None:
+        return gone
     if run_status in ("FINISHED", "FAILED", "KILLED"):
         return True
     return time.time() - version.creation_timestamp / 1000 > STALE_AFTER_S
@@ -135,17 +145,25 @@ def orphans(registry: Registry, *, token: str | None = None) -> list[ModelVersio
     ]
 
 
+def end_abandoned_run(registry: Registry, version: ModelVersion) -> None:
+    """End ``version``'s run FAILED if it is still RUNNING although the process that ran it is gone."""
+    if version.run_id and _owner_gone(version.tags) and _run_status(registry, version.run_id) == "RUNNING":
+        registry.client.set_terminated(version.run_id, "FAILED")
+
+
 def recover(registry: Registry, *, token: str | None = None) -> Recovery:
     """Finish a recorded plan, then delete orphans and end their runs FAILED (hold the lock)."""
     plan = journal.recover(registry.client, registry.model_name)
     if plan is not None:
         refresh_cards(registry, list(plan.versions))
+        for version in plan.versions:
+            end_abandoned_run(registry, registry.model_version(version))
     deleted = []
-    for version in orphans(registry, token=token):
-        if version.run_id and _run_status(registry, version.run_id) == "RUNNING":
-            registry.client.set_terminated(version.run_id, "FAILED")
-        registry.client.delete_model_version(registry.model_name, str(version.version))
-        deleted.append(str(version.version))
+    for found in orphans(registry, token=token):
+        if found.run_id and _run_status(registry, found.run_id) == "RUNNING":
+            registry.client.set_terminated(found.run_id, "FAILED")
+        registry.client.delete_model_version(registry.model_name, str(found.version))
+        deleted.append(str(found.version))
     return Recovery(None if plan is None else plan.action, tuple(deleted))
 
 
@@ -230,7 +248,7 @@ def register_version(
     """See :meth:`alien.tracking.registry.Registry.register_version`."""
     found = find_registered(registry, token)
     if found is not None:
-        return reused(registry, found)
+        return reused(registry, found, promote=promote, expected_champion=expected_champion, reason=reason)
     version = begin_version(
         registry, source=source, model_id=model_id, run_id=run_id, token=token, tags=tags,
         description=description,
@@ -252,8 +270,23 @@ def register_version(
     return Registration(version, promotion, reused=False)
 
 
-def reused(registry: Registry, found: ModelVersion) -> Registration:
-    """The registration an earlier attempt with the same token finished."""
+def reused(
+    registry: Registry, found: ModelVersion, *, promote: bool, expected_champion: str | None, reason: str,
+    run_id: str | None = None,
+) -> Registration:  # fmt: skip
+    """This model and data are registered already (an earlier attempt, or an unchanged nightly run).
+
+    Nothing is registered again; if the gate passed and it is not the champion, it is
+    promoted under the same compare-and-set as a new version.
+    """
+    end_abandoned_run(registry, found)
     version, champion = str(found.version), registry.champion()
-    reason = f"already registered as version {version} by an earlier attempt (run {found.run_id})"
-    return Registration(version, Promotion(champion == version, None, champion, reason), reused=True)
+    note = f"this model and data are already registered as version {version} (run {found.run_id})"
+    if champion == version:
+        return Registration(version, Promotion(False, champion, champion, f"{note}, the champion"), True)
+    if not promote:
+        return Registration(version, Promotion(False, champion, champion, f"{note}; {reason}"), True)
+    outcome = registry.promote(version, expected_champion=expected_champion, reason=reason, run_id=run_id)
+    return Registration(
+        version, Promotion(outcome.promoted, champion, outcome.champion, f"{note}; {outcome.reason}"), True
+    )

@@ -129,18 +129,18 @@ def version_tags(
     dataset: str,
     gate_passed: bool,
 ) -> dict[str, str]:
-    """A registered version's tags: the lineage plus what ``alien champion`` lists, and eligibility.
+    """A registered version's tags: the lineage plus what ``alien champion`` lists.
 
     Args:
         lineage: :func:`lineage_tags`.
         metadata: the deployable's ``alien.json`` (``task``, ``label_names``).
         metrics: ALIEN's test metrics (``roc_auc``, ``ece``).
         dataset: ``data.source``.
-        gate_passed: the gate verdict; a version that failed it is not eligible for promotion.
+        gate_passed: the gate verdict (the ``gate_passed`` tag; a failed gate never promotes).
 
     >>> tags = version_tags({"gate_passed": "false"}, metadata={"task": "t", "label_names": ["a", "b"]},
     ...                     metrics={"roc_auc": 0.81234}, dataset="package:x", gate_passed=False)
-    >>> tags["alien.labels"], tags["alien.roc_auc"], tags["alien.eligible"]
+    >>> tags["alien.labels"], tags["alien.roc_auc"], tags["gate_passed"]
     ('a,b', '0.8123', 'false')
     """
     tags = {
@@ -152,8 +152,7 @@ def version_tags(
     for key in ("roc_auc", "ece"):
         if isinstance(metrics.get(key), int | float):
             tags[f"alien.{key}"] = f"{float(metrics[key]):.4f}"
-    if not gate_passed:
-        tags.update({"alien.eligible": "false", "alien.ineligible": "its gate failed"})
+    tags["gate_passed"] = str(bool(gate_passed)).lower()
     return tags
 
 

@@ -99,25 +99,38 @@ def test_cli_registers_champion_then_failed_gate_only_challenger(workspace, caps
     assert (v1.tags["alien.roc_auc"], v1.tags["alien.labels"]) == ("0.8100", "negative,positive")
     assert "alien.pending" not in v1.tags
 
+    _new_data(workspace, "another film")
     write_gate_report(workspace, passed=False, champion=V1)
     second = register.run(CFG, workspace).to_dict()
     assert (second["version"], second["promoted"], second["champion_version"]) == ("2", False, "1")
     assert second["reason"].startswith("gate failed")
     assert _state() == ({"1", "2"}, {"champion": "1", "challenger": "2"})
     v2 = client.get_model_version(MODEL_NAME, "2")
-    assert "FAILED" in v2.description and v2.tags["alien.eligible"] == "false"
+    assert "FAILED" in v2.description and v2.tags["gate_passed"] == "false"
     [event] = _registry().events()
     assert (event["action"], event["from"], event["to"]) == ("promote", None, "1")
     assert event["run_id"] == first["run_id"] and event["gate_report"].endswith("/gate_report.json")
     assert "@" in event["by"] and event["reason"].startswith("gate passed")
 
 
-def test_retry_with_the_same_inputs_finds_the_version_instead_of_registering_another(workspace) -> None:
+def test_the_same_model_and_data_are_never_registered_twice(workspace) -> None:
     first = register.run(CFG, workspace)
+    write_gate_report(workspace, passed=True, champion=V1)  # an unchanged nightly run: the gate saw v1
     again = register.run(CFG, workspace)
     assert (again.version, again.run_id, again.reused, again.token) == ("1", first.run_id, True, first.token)
-    assert again.promoted and "already registered" in again.reason
+    assert not again.promoted and again.champion_version == "1" and "already registered" in again.reason
     assert _state() == ({"1"}, {"champion": "1", "challenger": "1"})
+    assert [e["action"] for e in _registry().events()] == ["promote"]
+
+
+def test_a_registered_challenger_is_promoted_when_its_gate_passes_later(workspace) -> None:
+    register.run(CFG, workspace)
+    _new_data(workspace, "another film")
+    write_gate_report(workspace, passed=False, champion=V1)
+    assert register.run(CFG, workspace).version == "2"
+    write_gate_report(workspace, passed=True, champion=V1)  # gates loosened, same model and data
+    result = register.run(CFG, workspace)
+    assert (result.version, result.reused, result.promoted, result.champion_version) == ("2", True, True, "2")
 
 
 def test_stale_gate_report_does_not_promote(workspace) -> None:
@@ -133,6 +146,7 @@ def test_stale_gate_report_does_not_promote(workspace) -> None:
 def test_failure_before_the_commit_leaves_the_previous_state(workspace, monkeypatch) -> None:
     register.run(CFG, workspace)
     before, registration = _state(), Path(workspace.registration).read_text()
+    _new_data(workspace, "another film")
     write_gate_report(workspace, passed=True, champion=V1)
     _fail(monkeypatch, "set_registered_model_tag", when=lambda name, key, value: key == JOURNAL_TAG)
     with pytest.raises(Exception, match="injected fault"):
@@ -149,6 +163,7 @@ def test_failure_during_the_commit_ends_in_the_full_new_state_and_the_retry_reus
     workspace, monkeypatch
 ) -> None:
     register.run(CFG, workspace)
+    _new_data(workspace, "another film")
     write_gate_report(workspace, passed=True, champion=V1)
     # the champion move is the plan's last step: the worst moment
     _fail(monkeypatch, "set_registered_model_alias", when=lambda name, alias, version: alias == "champion")
@@ -159,7 +174,7 @@ def test_failure_during_the_commit_ends_in_the_full_new_state_and_the_retry_reus
     assert registry.pending_change() is None and registry.orphans() == []
     assert _run_status(registry.model_version("2").run_id) == "FAILED"
     retry = register.run(CFG, workspace)
-    assert (retry.version, retry.reused, retry.promoted, retry.champion_version) == ("2", True, True, "2")
+    assert (retry.version, retry.reused, retry.promoted, retry.champion_version) == ("2", True, False, "2")
     assert json.loads(Path(workspace.registration).read_text())["version"] == "2"
 
 
@@ -167,6 +182,7 @@ def test_cleanup_failing_too_leaves_a_reported_orphan_that_the_next_run_deletes(
     workspace, monkeypatch
 ) -> None:
     register.run(CFG, workspace)
+    _new_data(workspace, "another film")
     write_gate_report(workspace, passed=True, champion=V1)
     with monkeypatch.context() as faults:
         _fail(faults, "set_registered_model_tag", when=lambda name, key, value: key == JOURNAL_TAG, times=9)
