@@ -20,11 +20,10 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from alien.config import AlignConfig
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
 from alien.core.uncertainty import normalized_entropy, uncertainty_from_logits
-from alien.training import fit_alien
+from alien.training import GridSearch, fit_alien
 from alien.training.sampler import EpochBatches
 
 
@@ -54,7 +53,7 @@ def naive_fit(
     head: AlienHead,
     train: FeatureSet,
     val: FeatureSet,
-    cfg: AlignConfig,
+    cfg: GridSearch,
     lr: float,
     alpha: float,
     beta: float,
@@ -117,7 +116,7 @@ def main() -> None:
     train = make_features(core, truth, args.train_rows, seed=1)
     val = make_features(core, truth, args.val_rows, seed=2)
     head = AlienHead(copy.deepcopy(core), num_labels=2, family="bert").eval()
-    cfg = AlignConfig()
+    cfg = GridSearch()  # the library's defaults: the paper's grid and recipe
     print(
         f"train {len(train)} rows, validation {len(val)} rows, dim {args.dim}, "
         f"errors {float(train.errors.mean()):.1%} / {float(val.errors.mean()):.1%}, "
@@ -125,7 +124,7 @@ def main() -> None:
     )
 
     t0 = time.perf_counter()
-    result = fit_alien(head, train, val, config=cfg)
+    result = fit_alien(head, train, val)
     batched_s = time.perf_counter() - t0
     k = len(result.trials)
     epochs = sum(t.epochs_run for t in result.trials)

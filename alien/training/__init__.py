@@ -1,7 +1,25 @@
-"""Training of the ALIEN head on cached features: the loss and the batched grid search."""
+"""Training of the ALIEN head on cached features: the loss and the batched grid search.
 
-from alien.training.grid import fit_alien, grid_configs
-from alien.training.loss import LossTerms, alien_loss
+Imports only :mod:`alien.core` and :mod:`alien.metrics` (never the pipeline's
+config): a notebook trains a head with :func:`fit_alien` and plain arguments.
+"""
+
+from alien.training.ensemble import AlienHeadEnsemble
+from alien.training.grid import fit_alien
+from alien.training.loss import LossTerms, alien_loss, l2sp_grad
 from alien.training.result import GridResult, TrialResult
+from alien.training.search import SELECTIONS, GridPoint, GridSearch, grid_points
 
-__all__ = ["GridResult", "LossTerms", "TrialResult", "alien_loss", "fit_alien", "grid_configs"]
+__all__ = [
+    "SELECTIONS",
+    "AlienHeadEnsemble",
+    "GridPoint",
+    "GridResult",
+    "GridSearch",
+    "LossTerms",
+    "TrialResult",
+    "alien_loss",
+    "fit_alien",
+    "grid_points",
+    "l2sp_grad",
+]

@@ -1,48 +1,95 @@
-"""Grid search over (lr, alpha, beta) for the ALIEN head, all configs trained at once.
+"""Grid search over (lr, alpha, beta) for the ALIEN head: :func:`fit_alien`.
 
-The head is tiny and the features are cached, so the ``K`` configs of the grid
-are stacked along a leading dim and trained together: ``torch.func`` computes
-every config's gradient on the same minibatch in one vectorised call
-(``vmap(grad(loss))``), and :class:`~alien.training.optim.BatchedAdam` steps
-them with per-config learning rates on one one-cycle schedule. Configs that
-early-stop are dropped from the stack; the loop ends when none is left or at
-``max_epochs``.
+All configs are trained at once (:class:`~alien.training.batched.BatchedGrid`),
+each early-stopped on its own validation score
+(:class:`~alien.training.early_stopping.EarlyStopping`); the best config, or
+the average of the ``top_k`` best, is returned as the head.
+
+Runs are bitwise reproducible for one seed, grid, machine and thread count.
+Near the decision boundary the BCE-on-entropy gradient grows like
+``1/margin``, so at larger learning rates trajectories are sensitive to float
+rounding: the same config trained alone or inside a bigger grid (different
+matmul blocking) agrees only to rounding, which can compound over epochs.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-from collections.abc import Callable
+from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.func import functional_call, grad, vmap
 from tqdm.auto import tqdm
 
-from alien.config.sections import AlignConfig
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
-from alien.core.uncertainty import uncertainty_from_logits
 from alien.metrics.error_detection import batched_roc_auc
-from alien.training.loss import loss_terms
-from alien.training.optim import BatchedAdam, Params, one_cycle_multipliers
+from alien.training.batched import BatchedGrid
+from alien.training.early_stopping import EarlyStopping
+from alien.training.ensemble import AlienHeadEnsemble
+from alien.training.optim import Params
 from alien.training.result import GridResult, TrialResult
-from alien.training.sampler import EpochBatches
-
-_EVAL_CHUNK = 1024  # validation rows per vectorised forward: bounds K x rows x H activations
+from alien.training.search import GridSearch, Selection, axis
 
 
-def grid_configs(config: AlignConfig) -> list[tuple[float, float, float]]:
-    """The ``(lr, alpha, beta)`` configs of the grid, in the order they are reported."""
-    return list(itertools.product(config.learning_rates, config.alphas, config.betas))
+def fit_alien(
+    head: AlienHead,
+    train: FeatureSet,
+    validation: FeatureSet,
+    *,
+    learning_rates: Sequence[float] = (4e-4, 1e-4, 1e-5),
+    alphas: Sequence[float] = (0.01, 0.1, 1.0),
+    betas: Sequence[float] = (0.01, 0.1, 1.0),
+    max_epochs: int = 50,
+    patience: int = 5,
+    batch_size: int = 128,
+    warmup_fraction: float = 0.1,
+    oversample_errors: bool = False,
+    seed: int = 42,
+    selection: Selection = "roc_auc",
+    top_k: int = 1,
+    progress: bool = False,
+) -> GridResult:
+    """Train the ALIEN head for every (lr, alpha, beta) of the grid and keep the best.
+
+    Each config trains the head's trainable parameters from their initial values on
+    :func:`~alien.training.loss.alien_loss` (``u0`` = the backbone's uncertainty of
+    ``head.kind``) with Adam and a one-cycle LR spanning ``max_epochs``, early-stopped
+    on validation ``selection`` (``patience`` epochs without a strict improvement; the
+    untrained head is epoch 0), keeping its best epoch. Defaults: the paper's recipe.
+    Trained in eval mode on frozen features; all configs see the same minibatches;
+    no global RNG state is touched.
+
+    Args:
+        head: the initial head (not modified).
+        train: features the head is trained on.
+        validation: features for early stopping and selection; needs both errors and correct predictions.
+        learning_rates, alphas, betas, max_epochs, patience, batch_size, warmup_fraction,
+            oversample_errors, seed: the grid and recipe (:class:`~alien.training.search.GridSearch`).
+        selection: ``"roc_auc"`` (the paper) or ``"bce"`` (validation BCE of ``u``, lower is better).
+        top_k: average the ``u`` of the ``top_k`` best configs (1: the winner alone).
+        progress: show a progress bar over epochs.
+
+    Returns:
+        The selected head and every config's validation scores.
+
+    Raises:
+        TypeError: wrong argument types.
+        ValueError: a setting out of range, an empty feature set, a feature dim or class count
+            the head does not accept, validation without both errors and correct predictions,
+            a head without trainable parameters, or over-sampling with a single class.
+    """
+    axes = {"learning_rates": learning_rates, "alphas": alphas, "betas": betas}
+    spec = GridSearch(
+        **{name: axis(name, values) for name, values in axes.items()},
+        max_epochs=max_epochs, patience=patience, batch_size=batch_size, warmup_fraction=warmup_fraction,
+        oversample_errors=oversample_errors, seed=seed, selection=selection, top_k=top_k,
+    )  # fmt: skip
+    _check_inputs(head, train, validation)
+    return run_grid(head, train, validation, spec, progress=progress)
 
 
-def _check_inputs(head: AlienHead, train: FeatureSet, validation: FeatureSet, config: AlignConfig) -> None:
-    if not isinstance(head, AlienHead):
-        raise TypeError(f"head must be an AlienHead, got {type(head).__name__}")
-    if not isinstance(config, AlignConfig):
-        raise TypeError(f"config must be an AlignConfig, got {type(config).__name__}")
+def _check_feature_sets(head: AlienHead, train: FeatureSet, validation: FeatureSet) -> None:
     for name, fs in (("train", train), ("validation", validation)):
         if not isinstance(fs, FeatureSet):
             raise TypeError(f"{name} must be a FeatureSet, got {type(fs).__name__}")
@@ -50,8 +97,7 @@ def _check_inputs(head: AlienHead, train: FeatureSet, validation: FeatureSet, co
             raise ValueError(f"the {name} feature set is empty; the head needs rows to train and select on")
         if fs.num_classes != head.num_labels:
             raise ValueError(
-                f"the {name} feature set has {fs.num_classes} classes "
-                f"but the head has {head.num_labels} labels"
+                f"the {name} feature set has {fs.num_classes} classes but the head has {head.num_labels} labels"
             )
     if train.features.shape[1] != validation.features.shape[1]:
         raise ValueError(
@@ -64,6 +110,12 @@ def _check_inputs(head: AlienHead, train: FeatureSet, validation: FeatureSet, co
             f"validation ROC-AUC is undefined: the validation set has {n_err} errors out of "
             f"{len(validation)} rows; it needs both errors and correct predictions"
         )
+
+
+def _check_inputs(head: AlienHead, train: FeatureSet, validation: FeatureSet) -> None:
+    if not isinstance(head, AlienHead):
+        raise TypeError(f"head must be an AlienHead, got {type(head).__name__}")
+    _check_feature_sets(head, train, validation)
     if not any(p.requires_grad for p in head.parameters()):
         raise ValueError("the head has no trainable parameters (all have requires_grad=False)")
     probe = train.features[:2].to(next(head.parameters()))
@@ -81,194 +133,85 @@ def _check_inputs(head: AlienHead, train: FeatureSet, validation: FeatureSet, co
         )
 
 
-def _uncertainty_fn(model: AlienHead, fixed: Params) -> Callable[[Params, torch.Tensor], torch.Tensor]:
-    """``u`` of stacked parameters ``(K, ...)`` on shared features: ``(K, N)``."""
-
-    def one(params: Params, z: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = functional_call(model, {**params, **fixed}, (z,))
-        return out
-
-    return vmap(one, in_dims=(0, None))
+def _bce(u: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """Mean BCE per row of ``u`` ``(K, N)`` against ``errors`` ``(N,)``, in float64."""
+    u64, e = u.astype(np.float64), errors.astype(np.float64)
+    return -(e * np.log(u64) + (1.0 - e) * np.log1p(-u64)).mean(axis=1)
 
 
-def _grad_fn(model: AlienHead, fixed: Params, params0: Params) -> Callable[..., Params]:
-    """Per-config gradients of the ALIEN loss on one shared minibatch.
-
-    Autograd sees only the data terms (BCE + alpha * align); the L2-SP gradient
-    ``2 beta (theta - theta0)`` is added in closed form, which spares several
-    passes over every head parameter per step.
-    """
-
-    def data_loss(
-        params: Params, alpha: torch.Tensor, z: torch.Tensor, u0: torch.Tensor, e: torch.Tensor
-    ) -> torch.Tensor:
-        u = functional_call(model, {**params, **fixed}, (z,))
-        return loss_terms(u, u0, e, {}, {}, alpha=alpha, beta=0.0).total
-
-    data_grad = vmap(grad(data_loss), in_dims=(0, 0, None, None, None))
-
-    def fn(
-        params: Params,
-        alpha: torch.Tensor,
-        beta: torch.Tensor,
-        z: torch.Tensor,
-        u0: torch.Tensor,
-        e: torch.Tensor,
-    ) -> Params:
-        grads: Params = data_grad(params, alpha, z, u0, e)
-        for n, g in grads.items():
-            two_beta = (2.0 * beta).view(-1, *([1] * (g.ndim - 1)))
-            g.add_((params[n] - params0[n]).mul_(two_beta))
-        return grads
-
-    return fn
+def _val_scores(grid: BatchedGrid, params: Params, validation: FeatureSet) -> dict[str, np.ndarray]:
+    u = grid.uncertainty(params, validation.features).cpu().numpy()
+    e = validation.errors.cpu().numpy()
+    return {"roc_auc": batched_roc_auc(u, e), "bce": _bce(u, e)}
 
 
-def _select(params: Params, rows: torch.Tensor) -> Params:
-    return {n: p[rows] for n, p in params.items()}
-
-
-def fit_alien(
-    head: AlienHead,
-    train: FeatureSet,
-    validation: FeatureSet,
-    *,
-    config: AlignConfig,
-    progress: bool = False,
+def run_grid(
+    head: AlienHead, train: FeatureSet, validation: FeatureSet, spec: GridSearch, *, progress: bool = False
 ) -> GridResult:
-    """Train the ALIEN head for every (lr, alpha, beta) of the grid and keep the best.
-
-    Each config trains the head's trainable parameters from their initial
-    values with :func:`~alien.training.loss.alien_loss` (``u0`` = the
-    backbone's uncertainty of ``head.kind`` from the cached logits), Adam and a
-    one-cycle LR spanning ``max_epochs``, with early stopping on validation
-    error-detection ROC-AUC (``patience`` epochs without a strict improvement;
-    the untrained head counts as epoch 0), restoring its best epoch. Dropout and
-    other train-mode behaviour stay off: the head is trained in eval mode on
-    frozen features, as at inference. All configs see the same minibatches and
-    no global RNG state is touched.
-
-    Runs are bitwise reproducible for one seed, grid and machine. Near the
-    decision boundary the BCE-on-entropy gradient grows like ``1/margin``, so
-    at larger learning rates trajectories are sensitive to float rounding:
-    the same config trained alone or inside a bigger grid (different matmul
-    blocking) agrees only to rounding, which can compound over epochs.
-
-    Args:
-        head: the initial head (not modified).
-        train: features the head is trained on.
-        validation: features for early stopping and selection; needs both
-            errors and correct predictions.
-        config: the ``align`` section (``uncertainty`` and ``train_split`` are the caller's business).
-        progress: show a progress bar over epochs.
-
-    Returns:
-        The best head and every config's validation score.
-
-    Raises:
-        TypeError: wrong argument types.
-        ValueError: empty feature sets, a feature dim or class count the head
-            does not accept, a validation set without errors (or with only errors),
-            a head without trainable parameters, or over-sampling with a single class.
-    """
-    _check_inputs(head, train, validation, config)
-    model = copy.deepcopy(head).eval()
-    ref = next(p for p in model.parameters() if p.requires_grad)
-    device, dtype = ref.device, ref.dtype
-    names = [n for n, p in model.named_parameters() if p.requires_grad]
-    params0 = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-    fixed = {n: p.detach() for n, p in model.named_parameters() if not p.requires_grad}
-    fixed.update({n: b.detach() for n, b in model.named_buffers()})
-
-    configs = grid_configs(config)
-    k = len(configs)
-    lrs = torch.tensor([c[0] for c in configs], dtype=torch.float64, device=device)
-    alphas = torch.tensor([c[1] for c in configs], dtype=dtype, device=device)
-    betas = torch.tensor([c[2] for c in configs], dtype=dtype, device=device)
-
-    z_train = train.features.to(device=device, dtype=dtype)
-    e_train = train.errors.to(device=device, dtype=dtype)
-    u0 = uncertainty_from_logits(train.logits, kind=head.kind, eps=head.eps)
-    u0_train = u0.to(device=device, dtype=dtype)
-    z_val = validation.features.to(device=device, dtype=dtype)
-    e_val = validation.errors.to(device)
-
-    batches = EpochBatches(
-        train.errors, batch_size=config.batch_size, oversample=config.oversample_errors, seed=config.seed
+    """:func:`fit_alien` on a ready :class:`GridSearch`, without the input checks (trusts its inputs)."""
+    points = spec.points()
+    grid = BatchedGrid(head, train, points, spec)
+    initial = _val_scores(grid, grid.select(torch.arange(1, device=grid.device)), validation)
+    stopping = EarlyStopping(
+        len(points),
+        patience=spec.patience,
+        initial={name: float(v[0]) for name, v in initial.items()},
+        metric=spec.selection,
+        higher_is_better=spec.selection == "roc_auc",
     )
-    schedule = one_cycle_multipliers(
-        config.max_epochs * batches.steps_per_epoch, pct_start=config.warmup_fraction
-    ).to(device)
-    grad_fn = _grad_fn(model, fixed, params0)
-    u_fn = _uncertainty_fn(model, fixed)
-
-    def val_auroc(params: Params) -> np.ndarray:
-        with torch.no_grad():
-            u = torch.cat([u_fn(params, z) for z in z_val.split(_EVAL_CHUNK)], dim=1)
-        return batched_roc_auc(u.cpu().numpy(), e_val.cpu().numpy())
-
-    params = {n: params0[n].unsqueeze(0).repeat(k, *([1] * params0[n].ndim)) for n in names}
-    adam = BatchedAdam.zeros_like(params)
-    initial = float(val_auroc(_select(params, torch.arange(1, device=device)))[0])
-    best_params = {n: p.clone() for n, p in params.items()}
-    best_auc = [initial] * k
-    best_epoch = [0] * k
-    epochs_run = [0] * k
-    history: list[list[float]] = [[] for _ in range(k)]
-    bad = [0] * k
-    active = list(range(k))
-
-    step = 0
-    bar = tqdm(range(1, config.max_epochs + 1), disable=not progress, desc="align grid", unit="epoch")
+    best_params = {n: p.clone() for n, p in grid.params.items()}
+    bar = tqdm(range(1, spec.max_epochs + 1), disable=not progress, desc="align grid", unit="epoch")
     for epoch in bar:
-        rows = torch.tensor(active, device=device)
-        part = _select(params, rows)
-        part_adam = adam.select(rows)
-        for batch in batches.epoch():
-            b = batch.to(device)
-            grads = grad_fn(part, alphas[rows], betas[rows], z_train[b], u0_train[b], e_train[b])
-            part_adam.update(part, grads, lrs[rows] * schedule[step])
-            step += 1
-        for n in names:
-            params[n][rows] = part[n]
-        adam.write_back(rows, part_adam)
-
-        aucs = val_auroc(part).tolist()
-        improved = []
-        for i, auc in zip(active, aucs, strict=True):
-            history[i].append(auc)
-            epochs_run[i] = epoch
-            if auc > best_auc[i]:  # nan never improves
-                best_auc[i], best_epoch[i], bad[i] = auc, epoch, 0
-                improved.append(i)
-            else:
-                bad[i] += 1
+        part = grid.train_epoch(torch.tensor(stopping.active, device=grid.device))
+        scores = _val_scores(grid, part, validation)
+        improved = stopping.update(epoch, {name: v.tolist() for name, v in scores.items()})
         if improved:
-            keep = torch.tensor(improved, device=device)
-            for n in names:
-                best_params[n][keep] = params[n][keep]
-        active = [i for i in active if bad[i] < config.patience]
-        bar.set_postfix(active=len(active), best=f"{max(best_auc):.4f}")
-        if not active:
+            keep = torch.tensor(improved, device=grid.device)
+            for n in grid.names:
+                best_params[n][keep] = grid.params[n][keep]
+        bar.set_postfix(active=len(stopping.active), best=f"{stopping.best():.4f}")
+        if not stopping.active:
             break
     bar.close()
+    return _result(head, spec, stopping, best_params, initial)
 
-    trials = tuple(
-        TrialResult(
-            lr=lr,
-            alpha=a,
-            beta=b,
-            val_auroc=best_auc[i],
-            best_epoch=best_epoch[i],
-            epochs_run=epochs_run[i],
-            history=tuple(history[i]),
-        )
-        for i, (lr, a, b) in enumerate(configs)
-    )
-    winner = max(range(k), key=lambda i: (best_auc[i], -i))
+
+def _member(head: AlienHead, best_params: Params, row: int) -> AlienHead:
     out = copy.deepcopy(head).eval()
     with torch.no_grad():
         for n, p in out.named_parameters():
             if n in best_params:
-                p.copy_(best_params[n][winner])
-    return GridResult(head=out, best=trials[winner], trials=trials, initial_val_auroc=initial)
+                p.copy_(best_params[n][row])
+    return out
+
+
+def _result(
+    head: AlienHead,
+    spec: GridSearch,
+    stopping: EarlyStopping,
+    best_params: Params,
+    initial: dict[str, np.ndarray],
+) -> GridResult:
+    trials = tuple(
+        TrialResult(
+            point=point,
+            val_auroc=stopping.kept[i]["roc_auc"],
+            val_bce=stopping.kept[i]["bce"],
+            best_epoch=stopping.best_epoch[i],
+            epochs_run=stopping.epochs_run[i],
+            history=tuple(stopping.history[i]),
+        )
+        for i, point in enumerate(spec.points())
+    )
+    selected = tuple(stopping.ranking()[: spec.top_k])
+    members = [_member(head, best_params, i) for i in selected]
+    selected_head = members[0] if spec.top_k == 1 else AlienHeadEnsemble(members).eval()
+    return GridResult(
+        head=selected_head,
+        best=trials[selected[0]],
+        trials=trials,
+        initial_val_auroc=float(initial["roc_auc"][0]),
+        initial_val_bce=float(initial["bce"][0]),
+        selection=spec.selection,
+        selected=selected,
+    )

@@ -59,6 +59,29 @@ def alien_loss(
     >>> round(float(t.bce), 4), float(t.align), float(t.l2sp), round(float(t.total), 4)
     (0.6931, 0.0, 4.0, 2.6931)
     """
+    check_loss_inputs(u, u0, errors, params, params0, alpha=alpha, beta=beta)
+    return loss_terms(u, u0, errors, params, params0, alpha=alpha, beta=beta)
+
+
+def check_loss_inputs(
+    u: torch.Tensor,
+    u0: torch.Tensor,
+    errors: torch.Tensor,
+    params: Mapping[str, torch.Tensor],
+    params0: Mapping[str, torch.Tensor],
+    *,
+    alpha: float | torch.Tensor,
+    beta: float | torch.Tensor,
+) -> None:
+    """The checks of :func:`alien_loss`, on their own.
+
+    They are data dependent, which ``torch.vmap`` forbids, so the batched grid
+    runs them once on its whole training set before it vectorises
+    :func:`data_loss`. ``alpha`` and ``beta`` may hold one weight per config.
+
+    Raises:
+        ValueError: as :func:`alien_loss`.
+    """
     if u.ndim != 1 or u.numel() == 0:
         raise ValueError(f"u must be a non-empty 1-D tensor (N,), got shape {tuple(u.shape)}")
     if u0.shape != u.shape or errors.shape != u.shape:
@@ -79,9 +102,9 @@ def alien_loss(
                 f"{tuple(params0[name].shape)}"
             )
     for name, w in (("alpha", alpha), ("beta", beta)):
-        if float(w) < 0:
-            raise ValueError(f"{name} must be >= 0, got {float(w)}")
-    return loss_terms(u, u0, errors, params, params0, alpha=alpha, beta=beta)
+        values = torch.as_tensor(w).flatten().tolist()
+        if any(v < 0 for v in values):
+            raise ValueError(f"{name} must be >= 0, got {', '.join(f'{v:g}' for v in values)}")
 
 
 def loss_terms(
@@ -98,9 +121,48 @@ def loss_terms(
 
     The checks of :func:`alien_loss` are data dependent, which ``vmap`` forbids.
     """
-    # Written out rather than F.binary_cross_entropy: identical for clamped u, and batching-rule free.
-    bce = -(errors * torch.log(u) + (1.0 - errors) * torch.log1p(-u)).mean()
-    align = ((u - u0) ** 2).mean()
+    bce, align = _bce_align(u, u0, errors)
     l2sp = sum(((p - params0[name]) ** 2).sum() for name, p in params.items())
     l2sp_t = l2sp if isinstance(l2sp, torch.Tensor) else u.new_zeros(())
     return LossTerms(total=bce + alpha * align + beta * l2sp_t, bce=bce, align=align, l2sp=l2sp_t)
+
+
+def _bce_align(u: torch.Tensor, u0: torch.Tensor, errors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # Written out rather than F.binary_cross_entropy: identical for clamped u, and batching-rule free.
+    bce = -(errors * torch.log(u) + (1.0 - errors) * torch.log1p(-u)).mean()
+    align = ((u - u0) ** 2).mean()
+    return bce, align
+
+
+def data_loss(
+    u: torch.Tensor, u0: torch.Tensor, errors: torch.Tensor, *, alpha: float | torch.Tensor
+) -> torch.Tensor:
+    """``BCE + alpha * align``: the loss without its L2-SP term, unchecked (vmap-safe).
+
+    Its gradient plus :func:`l2sp_grad` is the gradient of :func:`alien_loss`'s total.
+    """
+    bce, align = _bce_align(u, u0, errors)
+    return bce + alpha * align
+
+
+def l2sp_grad(
+    params: Mapping[str, torch.Tensor], params0: Mapping[str, torch.Tensor], beta: float | torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Gradient of ``beta * l2sp`` in closed form: ``2 beta (theta - theta0)`` per tensor.
+
+    Cheaper than autograd through the sum over every head parameter. With
+    ``beta`` of shape ``(K,)`` the parameters are stacked configs (dim 0 = config
+    ``k``, weighted by ``beta[k]``) and ``params0`` holds one unstacked copy.
+    Unchecked: callers pass what :func:`check_loss_inputs` accepts.
+
+    >>> g = l2sp_grad({"w": torch.tensor([[1.0], [3.0]])}, {"w": torch.tensor([1.0])}, torch.tensor([0.5, 2.0]))
+    >>> g["w"].tolist()
+    [[0.0], [8.0]]
+    """
+    out = {}
+    for name, p in params.items():
+        two_beta = 2.0 * beta
+        if isinstance(two_beta, torch.Tensor) and two_beta.ndim == 1:
+            two_beta = two_beta.view(-1, *([1] * (p.ndim - 1)))
+        out[name] = (p - params0[name]).mul_(two_beta)
+    return out

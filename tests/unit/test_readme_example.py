@@ -46,6 +46,7 @@ def run_example(code: str, tmp_path: Path, monkeypatch) -> dict:
 def test_readme_library_example_runs(tmp_path, monkeypatch):
     code = library_example()
     assert all(name in code for name in PROVIDED), f"the snippet should use the reader's {PROVIDED}"
+    assert "alien.config" not in code, "a notebook trains a head without the pipeline's config classes"
     ns = run_example(code, tmp_path, monkeypatch)
     pred = ns["pred"]
     assert isinstance(pred, Prediction) and len(pred) >= 1

@@ -7,12 +7,12 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from alien.config import AlignConfig
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
 from alien.core.uncertainty import uncertainty_from_logits
-from alien.training import GridResult, fit_alien, grid_configs
-from alien.training.sampler import EpochBatches
+from alien.training import AlienHeadEnsemble, GridPoint, GridResult, GridSearch, fit_alien, grid_points
+from tests.unit.training.reference import auroc as _auroc
+from tests.unit.training.reference import reference_fit
 from tests.unit.training.synthetic import make_head, pooler_core, shifted, synthetic_features
 
 ONE = {"learning_rates": (1e-2,), "alphas": (0.1,), "betas": (0.01,)}
@@ -29,72 +29,23 @@ def data(core) -> tuple[FeatureSet, FeatureSet]:
     return synthetic_features(core, truth, 500, seed=1), synthetic_features(core, truth, 400, seed=2)
 
 
-def _auroc(head: AlienHead, fs: FeatureSet) -> float:
-    with torch.no_grad():
-        return float(roc_auc_score(fs.errors.numpy(), head(fs.features).numpy()))
-
-
-def _reference_fit(head: AlienHead, train: FeatureSet, val: FeatureSet, cfg: AlignConfig):
-    """The textbook loop for one config: torch.optim.Adam + OneCycleLR, same batches, best epoch kept."""
-    (lr,), (alpha,), (beta,) = cfg.learning_rates, cfg.alphas, cfg.betas
-    model = copy.deepcopy(head).eval()
-    p0 = {n: p.detach().clone() for n, p in model.named_parameters()}
-    batches = EpochBatches(
-        train.errors, batch_size=cfg.batch_size, oversample=cfg.oversample_errors, seed=cfg.seed
-    )
-    total = cfg.max_epochs * batches.steps_per_epoch
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt,
-        max_lr=lr,
-        total_steps=total,
-        pct_start=cfg.warmup_fraction,
-        anneal_strategy="cos",
-        cycle_momentum=False,
-    )
-    u0 = uncertainty_from_logits(train.logits, kind=head.kind)
-    best, best_epoch, best_state, history, bad, step = _auroc(model, val), 0, None, [], 0, 0
-    best_state = copy.deepcopy(model.state_dict())
-    for epoch in range(1, cfg.max_epochs + 1):
-        for b in batches.epoch():
-            u = model(train.features[b])
-            l2sp = sum(((p - p0[n]) ** 2).sum() for n, p in model.named_parameters())
-            loss = (
-                F.binary_cross_entropy(u, train.errors[b]) + alpha * ((u - u0[b]) ** 2).mean() + beta * l2sp
-            )
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            step += 1
-            if step < total:
-                sched.step()
-        auc = _auroc(model, val)
-        history.append(auc)
-        if auc > best:
-            best, best_epoch, bad, best_state = auc, epoch, 0, copy.deepcopy(model.state_dict())
-        else:
-            bad += 1
-            if bad >= cfg.patience:
-                break
-    model.load_state_dict(best_state)
-    return model, best_epoch, history
-
-
 @pytest.mark.parametrize("kind", ["entropy", "smoothmax"])
 def test_batched_grid_equals_plain_reference_loop(core, data, kind):
     train, val = data
     head = AlienHead(copy.deepcopy(core), num_labels=2, kind=kind).eval()
     # lr 1e-3: at much larger rates this synthetic problem is chaotic (a 1e-7 change of the
     # inputs moves the weights by 1e-2 in the reference loop itself), so float rounding would decide
-    cfg = AlignConfig(
-        learning_rates=(1e-3,), alphas=(0.1,), betas=(0.01,), max_epochs=8, patience=3, batch_size=64
+    cfg = {**ONE, "learning_rates": (1e-3,), "max_epochs": 8, "patience": 3, "batch_size": 64}
+    result = fit_alien(head, train, val, **cfg)
+    ref, ref_best_epoch, ref_history = reference_fit(
+        head, train, val, GridPoint(1e-3, 0.1, 0.01), GridSearch(**cfg)
     )
-    result = fit_alien(head, train, val, config=cfg)
-    ref, ref_best_epoch, ref_history = _reference_fit(head, train, val, cfg)
 
     trial = result.best
     assert trial.history == pytest.approx(ref_history, abs=1e-6)
     assert trial.best_epoch == ref_best_epoch >= 1  # training moved the head somewhere better
+    # the first epoch reaching the maximum is kept: a later exact tie is not an improvement
+    assert trial.best_epoch == trial.history.index(max(trial.history)) + 1
     assert trial.epochs_run == len(ref_history)
     for (name, p), q in zip(result.head.named_parameters(), ref.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-6), name
@@ -109,10 +60,8 @@ def test_batched_grid_equals_plain_reference_loop(core, data, kind):
 def test_training_improves_validation_auroc(core, data):
     train, val = data
     head = make_head(core)
-    cfg = AlignConfig(
-        learning_rates=(1e-2, 3e-3), alphas=(0.01, 0.1), betas=(0.01,), max_epochs=15, patience=4
-    )
-    result = fit_alien(head, train, val, config=cfg)
+    cfg = dict(learning_rates=(1e-2, 3e-3), alphas=(0.01, 0.1), betas=(0.01,), max_epochs=15, patience=4)
+    result = fit_alien(head, train, val, **cfg)
     initial = _auroc(head, val)
     # the untrained head is the backbone's own entropy, and it is what the grid reports as the start
     assert result.initial_val_auroc == pytest.approx(initial, abs=1e-9)
@@ -126,7 +75,7 @@ def test_training_improves_validation_auroc(core, data):
 def test_input_head_is_not_modified_and_result_is_new(core, data):
     head = make_head(core)
     before = copy.deepcopy(head.state_dict())
-    result = fit_alien(head, *data, config=AlignConfig(**ONE, max_epochs=3))
+    result = fit_alien(head, *data, **ONE, max_epochs=3)
     assert all(torch.equal(before[k], v) for k, v in head.state_dict().items())
     assert result.head is not head
     assert not result.head.training
@@ -134,26 +83,24 @@ def test_input_head_is_not_modified_and_result_is_new(core, data):
 
 
 def test_same_seed_is_bitwise_reproducible_and_global_rng_untouched(core, data):
-    cfg = AlignConfig(
+    cfg = dict(
         learning_rates=(1e-2, 1e-3), alphas=(0.1,), betas=(0.01, 1.0), max_epochs=4, oversample_errors=True
     )
     state = torch.get_rng_state()
-    a = fit_alien(make_head(core), *data, config=cfg)
-    b = fit_alien(make_head(core), *data, config=cfg)
+    a = fit_alien(make_head(core), *data, **cfg)
+    b = fit_alien(make_head(core), *data, **cfg)
     assert torch.equal(state, torch.get_rng_state())  # includes the core's Dropout: it must stay inert
     assert a.trials == b.trials
     for p, q in zip(a.head.parameters(), b.head.parameters(), strict=True):
         assert torch.equal(p, q)
-    c = fit_alien(make_head(core), *data, config=AlignConfig(**{**cfg.__dict__, "seed": 1}))
+    c = fit_alien(make_head(core), *data, **{**cfg, "seed": 1})
     assert c.trials != a.trials
 
 
 def test_oversampling_changes_training(core, data):
-    base = AlignConfig(**ONE, max_epochs=3, patience=3)
-    plain = fit_alien(make_head(core), *data, config=base)
-    over = fit_alien(
-        make_head(core), *data, config=AlignConfig(**{**base.__dict__, "oversample_errors": True})
-    )
+    base = dict(**ONE, max_epochs=3, patience=3)
+    plain = fit_alien(make_head(core), *data, **base)
+    over = fit_alien(make_head(core), *data, **{**base, "oversample_errors": True})
     assert plain.best.history != over.best.history
 
 
@@ -162,7 +109,7 @@ def test_early_stopping_keeps_the_initial_head_when_training_only_hurts(core):
     train = synthetic_features(core, shifted(core, scale=0.6), 600, seed=1)
     val = synthetic_features(core, shifted(core, scale=-0.6), 400, seed=2)
     head = make_head(core)
-    result = fit_alien(head, train, val, config=AlignConfig(**ONE, max_epochs=20, patience=3))
+    result = fit_alien(head, train, val, **ONE, max_epochs=20, patience=3)
     trial = result.best
     assert trial.best_epoch == 0
     assert trial.epochs_run == 3  # stopped after `patience` epochs without improvement
@@ -177,11 +124,11 @@ def test_early_stopping_restores_the_best_middle_epoch(core):
     truth = shifted(core, scale=0.6)
     train = synthetic_features(core, truth, 200, seed=1)
     val = synthetic_features(core, truth, 400, seed=2)
-    cfg = AlignConfig(learning_rates=(3e-2,), alphas=(0.01,), betas=(0.0,), max_epochs=30, patience=3)
-    result = fit_alien(make_head(core), train, val, config=cfg)
+    cfg = dict(learning_rates=(3e-2,), alphas=(0.01,), betas=(0.0,), max_epochs=30, patience=3)
+    result = fit_alien(make_head(core), train, val, **cfg)
     trial = result.best
-    assert 1 <= trial.best_epoch < trial.epochs_run < cfg.max_epochs  # the case this test needs
-    assert trial.epochs_run == trial.best_epoch + cfg.patience
+    assert 1 <= trial.best_epoch < trial.epochs_run < cfg["max_epochs"]  # the case this test needs
+    assert trial.epochs_run == trial.best_epoch + cfg["patience"]
     assert trial.val_auroc == max(trial.history) == trial.history[trial.best_epoch - 1]
     assert all(h <= trial.val_auroc for h in trial.history[trial.best_epoch :])
     assert _auroc(result.head, val) == pytest.approx(trial.val_auroc, abs=1e-6)
@@ -190,23 +137,25 @@ def test_early_stopping_restores_the_best_middle_epoch(core):
 
 def test_configs_are_independent_one_vs_27(core, data):
     train, val = data
-    full_cfg = AlignConfig(learning_rates=(3e-3, 1e-3, 3e-4), max_epochs=5, patience=2, batch_size=64)
-    full = fit_alien(make_head(core), train, val, config=full_cfg)
+    full_cfg = dict(learning_rates=(3e-3, 1e-3, 3e-4), max_epochs=5, patience=2, batch_size=64)
+    full = fit_alien(make_head(core), train, val, **full_cfg)
     assert len(full.trials) == 27
-    assert [(t.lr, t.alpha, t.beta) for t in full.trials] == grid_configs(full_cfg)
+    # the results carry their grid point, in grid order; alpha and beta default to the paper's axes
+    assert [t.point for t in full.trials] == grid_points(
+        (3e-3, 1e-3, 3e-4), (0.01, 0.1, 1.0), (0.01, 0.1, 1.0)
+    )
+    assert full.trials[13].point == GridPoint(1e-3, 0.1, 0.1)
     # configs really differ, and some stop early while others go on
     assert len({t.history for t in full.trials}) > 9  # alpha and beta matter, not only lr
     assert len({t.epochs_run for t in full.trials}) > 1
     for chosen in (full.best, full.trials[13]):
-        single_cfg = AlignConfig(
-            **{
-                **full_cfg.__dict__,
-                "learning_rates": (chosen.lr,),
-                "alphas": (chosen.alpha,),
-                "betas": (chosen.beta,),
-            }
-        )
-        single = fit_alien(make_head(core), train, val, config=single_cfg)
+        single_cfg = {
+            **full_cfg,
+            "learning_rates": (chosen.lr,),
+            "alphas": (chosen.alpha,),
+            "betas": (chosen.beta,),
+        }
+        single = fit_alien(make_head(core), train, val, **single_cfg)
         assert single.best.history == pytest.approx(chosen.history, abs=1e-6)
         assert (single.best.best_epoch, single.best.epochs_run) == (chosen.best_epoch, chosen.epochs_run)
         if chosen is full.best:
@@ -215,13 +164,17 @@ def test_configs_are_independent_one_vs_27(core, data):
 
 
 def test_result_to_dict_is_json(core, data):
-    result = fit_alien(make_head(core), *data, config=AlignConfig(max_epochs=2))
+    result = fit_alien(make_head(core), *data, max_epochs=2)
     assert isinstance(result, GridResult)
     d = json.loads(json.dumps(result.to_dict()))
     assert len(d["trials"]) == 27
     assert d["best"] == result.best.to_dict() | {"history": list(result.best.history)}
     assert d["initial_val_auroc"] == result.initial_val_auroc
-    assert set(d["trials"][0]) == {"lr", "alpha", "beta", "val_auroc", "best_epoch", "epochs_run", "history"}
+    assert d["initial_val_bce"] == result.initial_val_bce
+    assert (d["selection"], d["top_k"], d["selected"]) == ("roc_auc", 1, [result.trials.index(result.best)])
+    keys = {"lr", "alpha", "beta", "val_auroc", "val_bce", "best_epoch", "epochs_run", "history"}
+    assert set(d["trials"][0]) == keys
+    assert d["trials"][4]["alpha"] == result.trials[4].point.alpha == 0.1
 
 
 def test_token_level_feature_set_with_example_ids(core):
@@ -229,10 +182,10 @@ def test_token_level_feature_set_with_example_ids(core):
     train = synthetic_features(core, truth, 300, seed=1, example_ids=True)
     val = synthetic_features(core, truth, 200, seed=2, example_ids=True)
     assert train.example_ids is not None
-    cfg = AlignConfig(**ONE, max_epochs=3)
-    with_ids = fit_alien(make_head(core), train, val, config=cfg)
+    cfg = dict(**ONE, max_epochs=3)
+    with_ids = fit_alien(make_head(core), train, val, **cfg)
     strip = lambda fs: FeatureSet(fs.features, fs.logits, fs.labels)  # noqa: E731
-    without = fit_alien(make_head(core), strip(train), strip(val), config=cfg)
+    without = fit_alien(make_head(core), strip(train), strip(val), **cfg)
     assert with_ids.trials == without.trials
     assert with_ids.best.epochs_run == 3
 
@@ -267,8 +220,8 @@ def test_works_for_any_head_core(make):
         FeatureSet(z[200:], logits[200:], labels[200:]),
     )
     state = torch.get_rng_state()
-    cfg = AlignConfig(learning_rates=(1e-2,), alphas=(0.1,), betas=(0.01,), max_epochs=4, patience=4)
-    result = fit_alien(head, train, val, config=cfg)
+    cfg = dict(learning_rates=(1e-2,), alphas=(0.1,), betas=(0.01,), max_epochs=4, patience=4)
+    result = fit_alien(head, train, val, **cfg)
     assert torch.equal(state, torch.get_rng_state())  # any dropout stayed inert
     assert result.initial_val_auroc == pytest.approx(
         roc_auc_score(val.errors.numpy(), uncertainty_from_logits(val.logits).numpy()), abs=1e-9
@@ -282,36 +235,102 @@ def test_works_for_any_head_core(make):
 def test_bad_inputs_raise_naming_the_problem(core, data):
     train, val = data
     head = make_head(core)
-    cfg = AlignConfig(max_epochs=1)
+    cfg = dict(max_epochs=1)
     narrow = FeatureSet(train.features[:, :8], train.logits, train.labels)
     with pytest.raises(ValueError, match="does not accept features of dim 8"):
-        fit_alien(head, narrow, FeatureSet(val.features[:, :8], val.logits, val.labels), config=cfg)
+        fit_alien(head, narrow, FeatureSet(val.features[:, :8], val.logits, val.labels), **cfg)
     with pytest.raises(ValueError, match="train features have dim 16 but validation features 8"):
-        fit_alien(head, train, FeatureSet(val.features[:, :8], val.logits, val.labels), config=cfg)
+        fit_alien(head, train, FeatureSet(val.features[:, :8], val.logits, val.labels), **cfg)
     correct = FeatureSet(val.features, val.logits, val.predictions)
     with pytest.raises(ValueError, match=r"undefined.*has 0 errors out of 400"):
-        fit_alien(head, train, correct, config=cfg)
+        fit_alien(head, train, correct, **cfg)
     wrong = FeatureSet(val.features, val.logits, 1 - val.predictions)
     with pytest.raises(ValueError, match=r"undefined.*has 400 errors out of 400"):
-        fit_alien(head, train, wrong, config=cfg)
+        fit_alien(head, train, wrong, **cfg)
     with pytest.raises(ValueError, match="train feature set is empty"):
-        fit_alien(head, train.subset(torch.arange(0)), val, config=cfg)
+        fit_alien(head, train.subset(torch.arange(0)), val, **cfg)
     three = FeatureSet(train.features, torch.cat([train.logits, train.logits[:, :1]], 1), train.labels)
     with pytest.raises(ValueError, match="3 classes but the head has 2 labels"):
-        fit_alien(head, three, val, config=cfg)
+        fit_alien(head, three, val, **cfg)
     no_errors = FeatureSet(train.features, train.logits, train.predictions)
     with pytest.raises(ValueError, match="cannot over-sample errors"):
-        fit_alien(head, no_errors, val, config=AlignConfig(max_epochs=1, oversample_errors=True))
+        fit_alien(head, no_errors, val, max_epochs=1, oversample_errors=True)
     with pytest.raises(TypeError, match="AlienHead"):
-        fit_alien(core, train, val, config=cfg)
+        fit_alien(core, train, val, **cfg)
     frozen = make_head(core).requires_grad_(False)
     with pytest.raises(ValueError, match="no trainable parameters"):
-        fit_alien(frozen, train, val, config=cfg)
+        fit_alien(frozen, train, val, **cfg)
 
 
 def test_progress_bar_is_opt_in(core, data, capsys):
-    cfg = AlignConfig(**ONE, max_epochs=2)
-    fit_alien(make_head(core), *data, config=cfg)
+    cfg = dict(**ONE, max_epochs=2)
+    fit_alien(make_head(core), *data, **cfg)
     assert "align grid" not in capsys.readouterr().err
-    fit_alien(make_head(core), *data, config=cfg, progress=True)
+    fit_alien(make_head(core), *data, **cfg, progress=True)
     assert "align grid" in capsys.readouterr().err
+
+
+SMALL = {
+    "learning_rates": (3e-3, 1e-3),
+    "alphas": (0.01, 1.0),
+    "betas": (0.01,),
+    "max_epochs": 8,
+    "patience": 3,
+}
+
+
+def test_bce_selection_early_stops_and_selects_on_validation_bce(core, data):
+    train, val = data
+    by_bce = fit_alien(make_head(core), train, val, selection="bce", **SMALL)
+    by_auc = fit_alien(make_head(core), train, val, **SMALL)
+    with torch.no_grad():
+        initial = float(F.binary_cross_entropy(make_head(core)(val.features).double(), val.errors.double()))
+        kept = float(F.binary_cross_entropy(by_bce.head(val.features).double(), val.errors.double()))
+    assert by_bce.initial_val_bce == pytest.approx(initial, rel=1e-6)
+    assert by_bce.selection == "bce" and by_bce.to_dict()["selection"] == "bce"
+    for t in by_bce.trials:  # the history is validation BCE; the kept epoch is its minimum
+        assert t.best_epoch >= 1
+        assert t.val_bce == min(t.history) == t.history[t.best_epoch - 1] < by_bce.initial_val_bce
+    assert by_bce.best.val_bce == min(t.val_bce for t in by_bce.trials)
+    assert kept == pytest.approx(by_bce.best.val_bce, rel=1e-5)
+    # the two criteria really choose differently on this problem: epochs kept and run differ
+    assert [(t.best_epoch, t.epochs_run) for t in by_bce.trials] != [
+        (t.best_epoch, t.epochs_run) for t in by_auc.trials
+    ]
+    assert by_auc.best.val_auroc == max(t.val_auroc for t in by_auc.trials)
+
+
+def test_top_k_averages_the_u_of_the_k_best_configs(core, data):
+    train, val = data
+    one = fit_alien(make_head(core), train, val, **SMALL)
+    three = fit_alien(make_head(core), train, val, top_k=3, **SMALL)
+    assert three.trials == one.trials  # averaging does not change the training
+    ranked = sorted(range(4), key=lambda i: (-one.trials[i].val_auroc, i))
+    assert three.selected == tuple(ranked[:3]) and three.best == one.best
+    assert three.to_dict()["top_k"] == 3 and three.to_dict()["selected"] == ranked[:3]
+    assert isinstance(three.head, AlienHeadEnsemble) and len(three.head) == 3
+    assert not three.head.training
+    for p, q in zip(three.head.members[0].parameters(), one.head.parameters(), strict=True):
+        assert torch.equal(p, q)
+    # each member is its config's kept head: the same config trained alone gives the same u
+    alone = []
+    for i in three.selected:
+        point = one.trials[i].point
+        single = {**SMALL, "learning_rates": (point.lr,), "alphas": (point.alpha,), "betas": (point.beta,)}
+        alone.append(fit_alien(make_head(core), train, val, **single).head)
+    with torch.no_grad():
+        us = torch.stack([h(val.features) for h in alone])
+        torch.testing.assert_close(three.head(val.features), us.mean(0), atol=1e-5, rtol=0)
+        assert float((us[0] - us[2]).abs().max()) > 1e-3  # the average is not one config's u
+
+
+def test_bad_settings_are_rejected_before_training(core, data):
+    head = make_head(core)
+    with pytest.raises(ValueError, match=r"unknown selection 'brier'; choose one of \['roc_auc', 'bce'\]"):
+        fit_alien(head, *data, selection="brier")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="top_k must be at most the grid's 4 configs, got 5"):
+        fit_alien(head, *data, **{**SMALL, "top_k": 5})
+    with pytest.raises(ValueError, match=r"warmup_fraction must lie in \(0, 1\), got 0"):
+        fit_alien(head, *data, warmup_fraction=0)
+    with pytest.raises(TypeError, match="learning_rates must be a sequence of numbers, got float"):
+        fit_alien(head, *data, learning_rates=1e-3)  # type: ignore[arg-type]
