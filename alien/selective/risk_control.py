@@ -95,9 +95,10 @@ def clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
     return float(beta.ppf(1.0 - delta, errors + 1, n - errors))
 
 
-def _accept_counts(
+def accept_counts(
     scores: FloatArray, errors: npt.NDArray[np.int64], candidates: FloatArray
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Per candidate ``t``: rows with ``score <= t`` and the errors among them (inputs trusted)."""
     order = np.argsort(scores, kind="stable")
     sorted_scores = scores[order]
     cum_errors = np.concatenate([[0], np.cumsum(errors[order])])
@@ -105,7 +106,8 @@ def _accept_counts(
     return n_acc, cum_errors[n_acc]
 
 
-def _check_args(target_risk: float, delta: float, fwer_method: str) -> None:
+def check_args(target_risk: float, delta: float, fwer_method: str) -> None:
+    """Raise ``ValueError`` for a target or delta outside ``(0, 1)`` or an unknown FWER method."""
     if not 0.0 < target_risk < 1.0:
         raise ValueError(f"target_risk must lie in (0, 1), got {target_risk}")
     if not 0.0 < delta < 1.0:
@@ -152,11 +154,11 @@ def choose_threshold(
     Raises:
         ValueError: bad scores, errors, target, delta, method or candidates.
     """
-    _check_args(target_risk, delta, fwer_method)
+    check_args(target_risk, delta, fwer_method)
     u = check_scores(scores, "scores")
     e = check_binary(errors, u.size)
     grid = default_candidates(target_risk) if candidates is None else check_scores(candidates, "candidates")
-    n_acc, k_err = _accept_counts(u, e, grid)
+    n_acc, k_err = accept_counts(u, e, grid)
     p_values = np.where(n_acc > 0, binom.cdf(k_err, np.maximum(n_acc, 1), target_risk), 1.0)
     valid = control_fwer(p_values, delta, fwer_method=fwer_method)
     if valid.size == 0:
