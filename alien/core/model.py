@@ -36,6 +36,7 @@ from alien.core.deployable import (
     read_metadata,
     write_json,
 )
+from alien.core.ensemble import AlienHeadEnsemble
 from alien.core.entities import Aggregate, Entity, entities_per_example
 from alien.core.head import AlienHead
 from alien.core.head_builder import build_alien_head, head_spec, num_labels_of
@@ -63,7 +64,8 @@ class AlienClassifier:
     Args:
         model: the fine-tuned Hugging Face classifier (LoRA merged).
         tokenizer: its tokenizer.
-        head: an :class:`AlienHead` built from ``model`` (trained or not).
+        head: an :class:`AlienHead` built from ``model`` (trained or not), or an
+            :class:`~alien.core.ensemble.AlienHeadEnsemble` of several.
         label_names: the ``C`` class names.
         max_length: truncation length in tokens (use the one the features were extracted with).
         task: ``"sequence-classification"`` or ``"token-classification"``.
@@ -79,7 +81,7 @@ class AlienClassifier:
         self,
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
-        head: AlienHead,
+        head: AlienHead | AlienHeadEnsemble,
         *,
         label_names: Sequence[str],
         max_length: int,
@@ -257,6 +259,7 @@ class AlienClassifier:
             "family": self.head.family,
             "kind": self.head.kind,
             "eps": self.head.eps,
+            "members": len(self.head) if isinstance(self.head, AlienHeadEnsemble) else 1,
             "num_labels": self.num_labels,
             "label_names": list(self.label_names),
             "max_length": self.max_length,
@@ -300,7 +303,11 @@ class AlienClassifier:
         )
         model = cast(PreTrainedModel, cast(nn.Module, model).to(device)).eval()
         tokenizer = _AutoTokenizer.from_pretrained(directory / BACKBONE_DIR, trust_remote_code=False)
-        head = build_alien_head(model, kind=meta["kind"], eps=float(meta["eps"]))
+        members = [
+            build_alien_head(model, kind=meta["kind"], eps=float(meta["eps"]))
+            for _ in range(int(meta.get("members", 1)))
+        ]
+        head: AlienHead | AlienHeadEnsemble = members[0] if len(members) == 1 else AlienHeadEnsemble(members)
         if head.family != meta["family"]:
             raise ValueError(
                 f"{directory} says family {meta['family']!r} but the backbone is {head.family!r}"

@@ -3,9 +3,12 @@
 The head is a copy of the fine-tuned classifier's head (so it starts at the
 backbone's own entropy), trained on ``align.train_split`` (a held-out alignment
 split by default, or the backbone's own train split for the paper's protocol),
-selected on validation only. Writes ``paths.deployable`` (backbone + classifier
-+ ALIEN head, loadable by :class:`~alien.core.model.AlienClassifier`) and
-``paths.grid`` (every grid configuration's validation ROC-AUC and the winner).
+selected on validation only. Then the served calibration map g(u) ~= P(error)
+and the risk-controlled abstention rule are fitted on ``calibration.split``
+(held-out rows the head was not trained on; never test). Writes
+``paths.deployable`` (backbone + classifier + ALIEN head + calibration,
+loadable by :class:`~alien.core.model.AlienClassifier`) and ``paths.grid``
+(every grid configuration's validation score, the winner, and the calibration fit).
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from alien.backbones.loading import load_finetuned
-from alien.config import AlignConfig, BackboneConfig, DataConfig, PathsConfig
+from alien.config import AlignConfig, BackboneConfig, CalibrationConfig, DataConfig, PathsConfig
+from alien.core.calibrate import fit_calibration
 from alien.core.head_builder import build_alien_head
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, write_json
@@ -40,16 +46,29 @@ class AlignResult(StageResult):
     best_val_auroc: float
     best: dict[str, Any]
     head_parameters: int
+    calibration: dict[str, Any]
     seconds: float
 
 
-def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: PathsConfig) -> AlignResult:
-    """Fit the head by grid search and save the deployable model.
+def run(
+    align: AlignConfig,
+    calibration: CalibrationConfig,
+    backbone: BackboneConfig,
+    data: DataConfig,
+    paths: PathsConfig,
+) -> AlignResult:
+    """Fit the head by grid search, calibrate it, and save the deployable model.
 
     Raises:
-        ValueError: the configured training split has no cached features.
+        ValueError: the configured training or calibration split has no cached features,
+            or calibration.split is the split the head was trained on.
     """
     start = time.perf_counter()
+    if calibration.split == align.train_split:
+        raise ValueError(
+            f"calibration.split={calibration.split!r} is the split the head is trained on "
+            f"(align.train_split); calibrate on held-out rows (validation)"
+        )
     if not feature_path(paths, align.train_split).is_file():
         hint = (
             (
@@ -69,6 +88,15 @@ def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: P
     options = {f.name: getattr(align, f.name) for f in fields(align) if f.name not in _PIPELINE_ONLY}
     result = fit_alien(head, train, validation, **options, progress=True)
 
+    held_out = (
+        validation if calibration.split == "validation" else load_split_features(paths, calibration.split)
+    )
+    with torch.inference_mode():
+        raw_u = result.head.eval()(held_out.features).double().numpy()
+    calibrator, rule = fit_calibration(
+        raw_u, held_out.errors.numpy(), method=calibration.method, target_risk=calibration.target_risk,
+        delta=calibration.delta, split=calibration.split,
+    )  # fmt: skip
     classifier = AlienClassifier(
         model,
         tokenizer,
@@ -76,10 +104,17 @@ def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: P
         label_names=read_labels(paths.prepared),
         max_length=backbone.max_length,
         task=data.task,
+        calibrator=calibrator,
+        abstention=rule,
     )
     classifier.save(paths.deployable)
+    fitted = {
+        "method": calibration.method, "split": calibration.split, "rows": len(held_out),
+        "abstention": rule.to_dict(),
+    }  # fmt: skip
     grid = result.to_dict()
     grid["train_split"] = align.train_split
+    grid["calibration"] = fitted
     write_json(Path(paths.grid), grid)
     return AlignResult(
         train_split=align.train_split,
@@ -91,6 +126,7 @@ def run(align: AlignConfig, backbone: BackboneConfig, data: DataConfig, paths: P
         best_val_auroc=float(result.best.val_auroc),
         best=result.best.to_dict(),
         head_parameters=result.head.num_parameters(),
+        calibration=fitted,
         seconds=round(time.perf_counter() - start, 2),
     )
 

@@ -103,14 +103,14 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "align",
-        params=("align", "backbone.max_length", "data.task"),
+        params=("align", "calibration", "backbone.max_length", "data.task"),
         deps=("features", "backbone", "prepared"),
         outs=(Output("deployable"),),
         metrics=(Output("grid", cache=False),),
     ),
     Stage(
         "evaluate",
-        params=("evaluate",),
+        params=("evaluate", "calibration.target_risk", "calibration.delta"),
         deps=("features", "deployable"),
         outs=(Output("scores"),),
         metrics=(Output("metrics", cache=False),),

@@ -4,7 +4,7 @@ Imports only :mod:`alien.core` and :mod:`alien.metrics` (never the pipeline's
 config): a notebook trains a head with :func:`fit_alien` and plain arguments.
 """
 
-from alien.training.ensemble import AlienHeadEnsemble
+from alien.core.ensemble import AlienHeadEnsemble
 from alien.training.grid import fit_alien
 from alien.training.loss import LossTerms, alien_loss, l2sp_grad
 from alien.training.result import GridResult, TrialResult

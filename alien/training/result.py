@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alien.core.head import AlienHead
-from alien.training.ensemble import AlienHeadEnsemble
+from alien.core.ensemble import AlienHeadEnsemble
 from alien.training.search import GridPoint, Selection
 
 
@@ -71,7 +71,7 @@ class GridResult:
     Attributes:
         head: the selected head, a new module in eval mode: the winning config
             with its best-epoch weights, or with ``top_k > 1`` an
-            :class:`~alien.training.ensemble.AlienHeadEnsemble` averaging the
+            :class:`~alien.core.ensemble.AlienHeadEnsemble` averaging the
             ``u`` of the ``top_k`` best configs.
         best: the winning trial (best validation ``selection`` metric; the first in grid order on a tie).
         trials: one record per config, in grid order (lr, then alpha, then beta).

@@ -98,3 +98,25 @@ def test_fit_calibration_with_nothing_certifiable_abstains_on_everything():
     e = np.array([1, 0] * 20)
     _, rule = fit_calibration(np.full(40, 0.5), e, method="none", target_risk=0.05, delta=0.1, split="v")
     assert rule.threshold == -math.inf and rule.abstain(np.array([0.0])).all()
+
+
+def test_an_ensemble_head_survives_save_load(tmp_path, texts):
+    import torch
+
+    from alien.core.ensemble import AlienHeadEnsemble
+    from alien.core.head_builder import build_alien_head
+
+    model = tiny_model("bert", num_labels=2)
+    members = [build_alien_head(model) for _ in range(3)]
+    with torch.no_grad():
+        for i, m in enumerate(members):
+            for p in m.parameters():
+                p.add_(0.05 * (i + 1))
+    clf = AlienClassifier(
+        model, tiny_tokenizer(), AlienHeadEnsemble(members), label_names=["a", "b"], max_length=32
+    )
+    before = clf.predict(texts).raw_uncertainty
+    clf.save(tmp_path / "m")
+    loaded = AlienClassifier.load(tmp_path / "m")
+    assert isinstance(loaded.head, AlienHeadEnsemble) and len(loaded.head) == 3
+    np.testing.assert_array_equal(before, loaded.predict(texts).raw_uncertainty)
