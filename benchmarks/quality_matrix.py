@@ -8,6 +8,7 @@ the split, the fine-tuning and the head.
 
     python benchmarks/quality_matrix.py            # everything (~30–40 min on 2 cores)
     python benchmarks/quality_matrix.py --quick    # 1 seed, 1 dataset: a smoke run
+    python benchmarks/quality_matrix.py --runner dask --workers 2   # cells fanned out on Dask
 
 Writes ``benchmarks/results/matrix.json`` (every cell) and ``benchmarks/results/matrix.md``.
 """
@@ -184,16 +185,22 @@ def to_markdown(cells: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from flows.sweep import RUNNERS, run_sweep
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="one seed, Rotten Tomatoes only")
+    parser.add_argument("--runner", choices=RUNNERS, default="sequential", help="Prefect task runner")
+    parser.add_argument("--workers", type=int, default=2, help="Dask LocalCluster worker processes")
+    parser.add_argument("--dask-address", help="a running Dask scheduler (tcp://host:8786) instead")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per cell, under either runner")
     args = parser.parse_args(argv)
     seeds = SEEDS[:1] if args.quick else SEEDS
     datasets = [ABLATION_DATASET] if args.quick else list(DATASETS)
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    cells = []
+    specs = []
     for seed in seeds:
         for dataset in datasets:
             methods = ["full", "lora"] if dataset in LORA_DATASETS and not args.quick else ["full"]
@@ -203,11 +210,20 @@ def main(argv: list[str] | None = None) -> None:
                     if dataset == ABLATION_DATASET and method == "full"
                     else list(MAIN_VARIANTS)
                 )
-                cells.append(run_cell(dataset, method, seed, variants))
-                print(f"done {dataset} {method} seed {seed}: {cells[-1]['timings']}", flush=True)
-                # written after every cell, so an interrupted run still leaves its tables
-                (results / "matrix.json").write_text(json.dumps(cells, indent=1) + "\n")
-                (results / "matrix.md").write_text(to_markdown(cells) + "\n")
+                specs.append({"dataset": dataset, "method": method, "seed": seed, "variants": variants})
+    # every cell is one task on the chosen runner (flows/sweep.py); same seeds, same numbers
+    cells = run_sweep(
+        run_cell,
+        specs,
+        runner=args.runner,
+        workers=args.workers,
+        address=args.dask_address,
+        threads=args.threads,
+    )
+    for cell in cells:
+        print(f"done {cell['dataset']} {cell['method']} seed {cell['seed']}: {cell['timings']}", flush=True)
+    (results / "matrix.json").write_text(json.dumps(cells, indent=1) + "\n")
+    (results / "matrix.md").write_text(to_markdown(cells) + "\n")
     print(to_markdown(cells))
 
 
