@@ -7,12 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prefect import flow
+from prefect import Task, flow
 from prefect.artifacts import create_markdown_artifact
 
-from alien.config import load_params
+from alien.config import Params, load_params
 from alien.evaluation.summary import render_run_summary
 from tasks.data_version import version_data_task
+from tasks.registry import registry_state_task
 from tasks.stages import (
     align_task,
     evaluate_task,
@@ -24,27 +25,34 @@ from tasks.stages import (
     register_task,
 )
 
+SUMMARY_ARTIFACT = "alien-retrain-summary"  # one key: every run adds a version of it
+
+
+def _run(stage_task: Task[[Params, str, str], Any], p: Params, params_path: str, root: str) -> dict[str, Any]:
+    """The stage's outcome, whether it ran or ended ``Skipped`` (a failure raises here)."""
+    return dict(stage_task(p, params_path, root, return_state=True).result())
+
 
 @flow(name="retrain", log_prints=True)
 def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[str, Any]:
-    """Retrain, align, gate and register; returns what each stage did and the registration.
+    """Retrain, align, gate and register; returns what each stage did and the registry's state.
 
     Runs in the project root (the folder with ``dvc.yaml``; ``paths.*`` are relative to it).
     ``params_path`` reaches every stage (``register`` logs that file) and DVC's skip check.
     """
     p = load_params(params_path)
     root = str(Path.cwd())
-    stages = [fetch_task(p, params_path, root), prepare_task(p, params_path, root)]
+    stages = [_run(fetch_task, p, params_path, root), _run(prepare_task, p, params_path, root)]
     data_version = version_data_task(p.paths, root, push_to_remote=push_data)
     for stage_task in (finetune_task, features_task, align_task, evaluate_task, gate_task, register_task):
-        stages.append(stage_task(p, params_path, root))
-    summary = render_run_summary(p.paths, stages=stages, data_version=data_version)
-    create_markdown_artifact(key="gate-report", markdown=summary, description="ALIEN retrain gate report")
+        stages.append(_run(stage_task, p, params_path, root))
+    version = (stages[-1]["result"] or {}).get("version")
+    registry = registry_state_task(p.registry, None if version is None else str(version))
+    summary = render_run_summary(
+        p.paths, stages=stages, data_version=data_version, registry=registry, model_name=p.registry.model_name
+    )
+    create_markdown_artifact(
+        key=SUMMARY_ARTIFACT, markdown=summary, description="ALIEN retrain: gate and registry"
+    )
     print(summary)
-    registration = Path(p.paths.registration)
-    return {
-        "stages": stages,
-        "data_version": data_version,
-        "summary": summary,
-        "registration": registration.read_text() if registration.is_file() else None,
-    }
+    return {"stages": stages, "data_version": data_version, "summary": summary, "registry": registry}

@@ -2,7 +2,10 @@
 
 Skipping unchanged work is DVC's job (:func:`alien.stages.incremental.run_incremental`):
 DVC hashes the files a stage reads, which Prefect's input-based cache keys cannot see.
-Stages the table marks ``live`` (they read the registry) always run.
+Stages the table marks ``live`` (they read the registry) always run. A skipped stage
+ends in ``Completed(name="Skipped")`` (Prefect 3 has no skipped state type; a named
+Completed state is how it shows "Cached" too), so the UI tells it from a stage that ran;
+call the tasks with ``return_state=True`` and take ``.result()``.
 Retries are for the stages that touch the network or the registry.
 """
 
@@ -12,7 +15,7 @@ from typing import Any
 
 from prefect import Task, task
 from prefect.client.schemas.objects import TaskRun
-from prefect.states import State
+from prefect.states import Completed, State
 
 from alien.config import Params
 from alien.stages.incremental import run_incremental
@@ -28,14 +31,20 @@ def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> b
 RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 10, "retry_condition_fn": transient_only}
 
 
-def _stage_task(name: str, **options: Any) -> Task[[Params, str, str], dict[str, Any]]:
+Outcome = dict[str, Any]
+
+
+def _stage_task(name: str, **options: Any) -> Task[[Params, str, str], Outcome | State[Outcome]]:
     always = get_stage(name).live
 
-    def run_stage(p: Params, params_path: str, root: str) -> dict[str, Any]:
+    def run_stage(p: Params, params_path: str, root: str) -> Outcome | State[Outcome]:
         run = stage_runner(name)
-        return run_incremental(
+        outcome = run_incremental(
             name, lambda: run(p, params_file=params_path), root=root, params_file=params_path, always=always
         ).to_dict()
+        if outcome["skipped"]:
+            return Completed(name="Skipped", message=f"{name}: inputs unchanged since dvc.lock", data=outcome)
+        return outcome
 
     run_stage.__name__ = run_stage.__qualname__ = f"{name}_task"
     return task(name=name, **options)(run_stage)

@@ -66,13 +66,7 @@ def run(data: DataConfig, paths: PathsConfig) -> PrepareResult:
         "alignment": data.alignment_fraction,
     }
     train_fraction = 1.0 - sum(fractions.values())
-    if not get_task(data.task).is_token:
-        counts = Counter(e.record["label"] for e in selected)
-        check_stratifiable(
-            {name: counts.get(name, 0) for name in raw.labels},
-            min_rows=min_rows_per_class([*fractions.values(), train_fraction]),
-            context=f"{data.source} ({len(selected)} rows after de-duplication and max_rows={data.max_rows})",
-        )
+    _check_classes(selected, [*fractions.values(), train_fraction], data=data, labels=raw.labels)
     splits = split_examples(selected, seed=data.seed, fractions=fractions)
     if data.alignment_fraction == 0:
         del splits["alignment"]
@@ -109,6 +103,20 @@ def run(data: DataConfig, paths: PathsConfig) -> PrepareResult:
         raw_rows=len(raw.records),
         duplicates_removed=removed,
         label_conflicts=conflicts,
+    )
+
+
+def _check_classes(
+    selected: list[Example], fractions: list[float], *, data: DataConfig, labels: tuple[str, ...]
+) -> None:
+    """Every class has enough rows to reach every split (sequence tasks; tags are not stratified)."""
+    if get_task(data.task).is_token:
+        return
+    counts = Counter(e.record["label"] for e in selected)
+    check_stratifiable(
+        {name: counts.get(name, 0) for name in labels},
+        min_rows=min_rows_per_class(fractions),
+        context=f"{data.source} ({len(selected)} rows after de-duplication and max_rows={data.max_rows})",
     )
 
 

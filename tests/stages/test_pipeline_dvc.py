@@ -14,8 +14,12 @@ import yaml
 from tests.project import make_tiny_project
 
 
-def _dvc(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+def _dvc(root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        **(env or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "dvc", *args], cwd=root, env=env, text=True, capture_output=True, check=False
     )
@@ -41,9 +45,17 @@ def test_repro_end_to_end_then_noop(repro_project):
 
     again = _dvc(root, "repro")
     assert again.returncode == 0, again.stderr
-    for stage in ("prepare", "finetune", "features", "align", "evaluate", "gate", "register"):
+    for stage in ("prepare", "finetune", "features", "align", "evaluate"):
         assert f"Stage '{stage}' didn't change, skipping" in again.stdout
-    assert yaml.safe_load((root / "dvc.lock").read_text())["stages"] == lock
+    # gate and register read the live registry, which DVC cannot see: they always run
+    for stage in ("gate", "register"):
+        assert f"Running stage '{stage}'" in again.stdout
+    again_lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
+    assert {k: v for k, v in again_lock.items() if k not in ("gate", "register")} == {
+        k: v for k, v in lock.items() if k not in ("gate", "register")
+    }
+    report = json.loads((root / "reports/gate_report.json").read_text())
+    assert report["registry"]["champion"] == "1"  # compared with the champion the first run made
 
 
 def test_param_change_reruns_only_downstream_stages(repro_project):
@@ -61,6 +73,34 @@ def test_param_change_reruns_only_downstream_stages(repro_project):
     assert "Running stage 'align'" in done.stdout
     grid = json.loads((root / "reports/grid.json").read_text())
     assert {t["alpha"] for t in grid["trials"]} == {0.5}
+
+
+def test_gate_is_never_restored_from_the_run_cache(repro_project):
+    # stale case: params switched away and back made DVC restore a gate verdict computed
+    # against another registry state ("Stage 'gate' is cached - skipping run, checking out outputs")
+    root = repro_project
+    original = (root / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+    params["gates"]["max_ece"] = 0.5
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert _dvc(root, "repro", "gate").returncode == 0
+    (root / "params.yaml").write_text(original)
+    back = _dvc(root, "repro", "gate")
+    assert back.returncode == 0, back.stderr
+    assert "Running stage 'gate'" in back.stdout
+    assert "is cached" not in back.stdout
+
+
+def test_another_registry_is_read_although_no_file_changed(repro_project, tmp_path):
+    # stale case: gate and register depend on registry state (here: which registry) that DVC does not track
+    root = repro_project
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    done = _dvc(root, "repro", "gate", env={"MLFLOW_TRACKING_URI": other})
+    assert done.returncode == 0, done.stderr
+    assert "Running stage 'gate'" in done.stdout
+    report = json.loads((root / "reports/gate_report.json").read_text())
+    assert report["registry"] == {"tracking_uri": other, "model_name": "alien-classifier", "champion": None}
+    assert {g["name"]: g["status"] for g in report["gates"]}["champion"] == "no champion"
 
 
 def test_bad_params_stop_the_pipeline_before_anything_changes(tmp_path):

@@ -62,7 +62,11 @@ def ner(tmp_path_factory):
 @pytest.fixture(scope="module")
 def decoder(tmp_path_factory):
     yield from _project(
-        tmp_path_factory, "decoder", family="llama", overrides={"finetune": {"method": "lora", "epochs": 2}}
+        tmp_path_factory,
+        "decoder",
+        family="llama",
+        # n_bins other than 15: the gate must score the champion with the bins the challenger had
+        overrides={"finetune": {"method": "lora", "epochs": 2}, "evaluate": {"n_bins": 7}},
     )
 
 

@@ -1,55 +1,106 @@
+"""The run summary says what the live registry says, and the gate verdict the JSON report holds."""
+
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
-from alien.config import PathsConfig
+import pytest
+
+from alien.config import load_params
+from alien.evaluation.gates import GateReport, GateResult
 from alien.evaluation.summary import render_run_summary
 
+SHIPPED = load_params(Path(__file__).resolve().parents[3] / "params.yaml")
 STAGES = [
     {"stage": "fetch", "skipped": False, "seconds": 1.0},
     {"stage": "align", "skipped": True, "seconds": 0.1},
 ]
+URI = "sqlite:////srv/mlflow.db"
 
 
 def _paths(tmp_path):
-    return PathsConfig(gate_report=str(tmp_path / "gate.json"), registration=str(tmp_path / "reg.json"))
+    return replace(SHIPPED.paths, gate_report=str(tmp_path / "gate.json"))
 
 
-def test_summary_shows_stages_data_version_report_and_champion(tmp_path):
-    paths = _paths(tmp_path)
-    (tmp_path / "gate.md").write_text("**Gate verdict: PASSED — promote**\n")
-    (tmp_path / "reg.json").write_text(
-        json.dumps(
-            {
-                "model_name": "m",
-                "version": "4",
-                "promoted": True,
-                "champion_version": "4",
-                "tracking_uri": "u",
-            }
-        )
+def _write_report(tmp_path, *, passed: bool, champion: str | None) -> None:
+    gates = (
+        GateResult("vs_backbone", "pass", "ROC-AUC 0.80 vs entropy 0.70"),
+        GateResult("calibration", "pass" if passed else "fail", "ECE 0.05 (ceiling 0.10 or 0.01)"),
+        GateResult("champion", "no champion" if champion is None else "pass", "vs champion"),
     )
-    text = render_run_summary(paths, stages=STAGES, data_version={"md5": "abc", "source": "dvc.lock"})
+    registry = {"tracking_uri": URI, "model_name": "m", "champion": champion}
+    report = (
+        GateReport(gates, None, registry) if champion is None else _with_champion(gates, champion, registry)
+    )
+    (tmp_path / "gate.json").write_text(json.dumps(report.to_dict()))
+
+
+def _with_champion(gates, champion, registry) -> GateReport:
+    from dataclasses import fields
+
+    from alien.evaluation.gates import ChampionMetrics
+
+    numbers = {f.name: 0.5 for f in fields(ChampionMetrics) if f.name != "version"}
+    return GateReport(gates, ChampionMetrics(version=champion, **numbers), registry)
+
+
+def _summary(tmp_path, **registry):
+    state = {"champion": None, "version": None, "aliases": [], "tracking_uri": URI, **registry}
+    return render_run_summary(
+        _paths(tmp_path), stages=STAGES, data_version={"md5": "abc", "source": "dvc.lock"}, registry=state,
+        model_name="m",
+    )  # fmt: skip
+
+
+def test_summary_shows_stages_data_version_verdict_and_the_live_champion(tmp_path):
+    _write_report(tmp_path, passed=True, champion=None)
+    text = _summary(tmp_path, champion="4", version="4", aliases=["challenger", "champion"])
     assert "| align | skipped (unchanged) |" in text and "| fetch | yes |" in text
     assert "`abc` (dvc.lock)" in text
     assert "Gate verdict: PASSED" in text
-    assert "version 4: promoted to @champion" in text and "`models:/m@champion` = version 4" in text
+    assert "version 4 is the champion (@challenger, @champion)" in text
+    assert "`models:/m@champion` = version 4" in text and f"Registry `{URI}`" in text
 
 
-def test_summary_without_champion_says_so(tmp_path):
-    paths = _paths(tmp_path)
+def test_after_a_rollback_the_summary_follows_the_registry_not_the_last_registration(tmp_path):
+    # stale case: v5 had been promoted, then `alien rollback` restored v3; the next run reuses v5
     (tmp_path / "reg.json").write_text(
-        json.dumps(
-            {
-                "model_name": "m",
-                "version": "1",
-                "promoted": False,
-                "champion_version": None,
-                "tracking_uri": "u",
-            }
-        )
+        json.dumps({"version": "5", "promoted": True, "champion_version": "5"})
     )
-    text = render_run_summary(paths, stages=STAGES, data_version={"md5": "abc", "source": "file"})
-    assert "registered as @challenger only" in text
-    assert "Champion: none yet" in text
+    _write_report(tmp_path, passed=True, champion="3")
+    text = _summary(tmp_path, champion="3", version="5", aliases=["rolled-back"])
+    assert "version 5 is not the champion (@rolled-back)" in text
+    assert "`models:/m@champion` = version 3" in text
+    assert "promoted" not in text and "version 5 is the champion" not in text
+
+
+def test_the_verdict_comes_from_the_json_report_not_a_stale_markdown_file(tmp_path):
+    # stale case: gate_report.md from an earlier run said PASSED while gate_report.json says failed
+    (tmp_path / "gate.md").write_text("**Gate verdict: PASSED — promote**\n")
+    _write_report(tmp_path, passed=False, champion="1")
+    text = _summary(tmp_path, champion="1", version="2", aliases=["challenger"])
+    assert "Gate verdict: FAILED — keep the current champion (v1)" in text
+    assert "PASSED" not in text
+
+
+def test_summary_without_champion_or_report_says_so(tmp_path):
+    text = _summary(tmp_path, version="1", aliases=["challenger"])
+    assert "version 1 is not the champion (@challenger)" in text
+    assert "champion: none yet" in text
     assert "_no gate report_" in text
+
+
+def test_summary_names_the_registry_the_gate_read(tmp_path):
+    _write_report(tmp_path, passed=True, champion="2")
+    text = _summary(tmp_path, champion="2", version="2", aliases=["champion"])
+    assert f"Champion looked up in `{URI}`, model `m`: version 2." in text
+
+
+def test_registry_state_must_have_every_key(tmp_path):
+    with pytest.raises(ValueError, match="registry state lacks \\['tracking_uri'\\]"):
+        render_run_summary(
+            _paths(tmp_path), stages=STAGES, data_version={}, model_name="m",
+            registry={"champion": None, "version": None, "aliases": []},
+        )  # fmt: skip
