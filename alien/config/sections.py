@@ -156,6 +156,8 @@ BASELINE_NAMES = (
     "mahalanobis",
     "relative_mahalanobis",
     "linear_probe",
+    "doctor",
+    "rde",
 )
 
 
@@ -170,23 +172,24 @@ class EvaluateConfig:
         check(
             not unknown, f"evaluate.baselines has unknown name(s) {unknown}; allowed: {list(BASELINE_NAMES)}"
         )
-        check(
-            "entropy" in self.baselines,
-            "evaluate.baselines must include 'entropy' (the gates compare with it)",
-        )
+        for needed in ("entropy", "softmax_response"):
+            check(
+                needed in self.baselines,
+                f"evaluate.baselines must include {needed!r} (the gates compare with the backbone's own uncertainty)",
+            )
 
 
 @dataclass(frozen=True)
 class GatesConfig:
-    min_auroc_gain: float = 0.0
+    """Promotion rules (docs/gates.md); every interval is a paired bootstrap on the test rows."""
+
     confidence_level: float = 0.95
-    ci_lower_bound: float = 0.0
-    max_ece: float = 0.10
-    ece_vs_entropy_tolerance: float = 0.0
-    champion_auroc_tolerance: float = 0.005
-    champion_ece_tolerance: float = 0.005
-    max_accuracy_drop: float = 0.02
     bootstrap_samples: int = 1000
+    require_backbone_improvement: bool = True
+    max_ece: float = 0.10
+    champion_auroc_margin: float = 0.02
+    champion_brier_margin: float = 0.01
+    champion_accuracy_margin: float = 0.02
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -199,21 +202,9 @@ class GatesConfig:
             f"gates.confidence_level must lie in [0.5, 1), got {self.confidence_level}",
         )
         check(0 < self.max_ece <= 1, f"gates.max_ece must lie in (0, 1], got {self.max_ece}")
-        for name in ("champion_auroc_tolerance", "champion_ece_tolerance", "max_accuracy_drop"):
+        for name in ("champion_auroc_margin", "champion_brier_margin", "champion_accuracy_margin"):
             value = getattr(self, name)
             check(0 <= value <= 1, f"gates.{name} must lie in [0, 1], got {value}")
-        check(
-            -1 <= self.ci_lower_bound < 1,
-            f"gates.ci_lower_bound must lie in [-1, 1), got {self.ci_lower_bound}",
-        )
-        check(
-            0 <= self.ece_vs_entropy_tolerance <= 1,
-            f"gates.ece_vs_entropy_tolerance must lie in [0, 1], got {self.ece_vs_entropy_tolerance}",
-        )
-        check(
-            -1 < self.min_auroc_gain < 1,
-            f"gates.min_auroc_gain must lie in (-1, 1), got {self.min_auroc_gain}",
-        )
 
 
 CALIBRATORS = ("platt", "isotonic", "centred_isotonic", "beta", "none")

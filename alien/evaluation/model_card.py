@@ -27,8 +27,9 @@ METRIC_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 KEY_PARAMS: tuple[str, ...] = (
     "data.source", "data.task", "data.max_rows", "backbone.name", "backbone.max_length", "finetune.method",
     "finetune.epochs", "finetune.learning_rate", "align.uncertainty", "align.train_split",
-    "align.learning_rates", "align.alphas", "align.betas", "gates.min_auroc_gain", "gates.max_ece",
-    "gates.champion_auroc_tolerance", "gates.champion_ece_tolerance", "gates.max_accuracy_drop",
+    "align.learning_rates", "align.alphas", "align.betas", "calibration.method", "calibration.target_risk",
+    "gates.require_backbone_improvement", "gates.max_ece", "gates.champion_auroc_margin",
+    "gates.champion_brier_margin", "gates.champion_accuracy_margin",
 )  # fmt: skip
 
 

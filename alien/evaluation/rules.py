@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from alien.evaluation.gates import GateResult
+from alien.config.sections import GatesConfig
+from alien.evaluation.gates import ChampionMetrics, GateReport, GateResult
 from alien.metrics.bootstrap import BootstrapResult
 from alien.metrics.calibration import expected_calibration_error
 from alien.metrics.paired import paired_bootstrap
@@ -126,3 +127,60 @@ def vs_champion(
         "brier_ci_high": brier.high, "accuracy_delta": acc.delta, "accuracy_ci_low": acc.low,
     }  # fmt: skip
     return GateResult("champion", "pass" if ok else "fail", detail, values)
+
+
+def summarise(version: str, scored: Scored, *, n_bins: int) -> ChampionMetrics:
+    """The champion's headline numbers on the rows it was compared on (for the report)."""
+    from alien.metrics.error_detection import roc_auc
+
+    u, e = scored.uncertainty, scored.errors
+    return ChampionMetrics(
+        version=version,
+        roc_auc=roc_auc(u, e),
+        ece=expected_calibration_error(1.0 - u, 1 - e, n_bins=n_bins),
+        brier=float(np.mean((u - e) ** 2)),
+        accuracy=float(1.0 - e.mean()),
+    )
+
+
+def decide(
+    alien: Scored,
+    *,
+    entropy: np.ndarray,
+    backbone_p_error: np.ndarray,
+    champion: tuple[str, Scored] | None,
+    config: GatesConfig,
+    n_bins: int,
+    registry: dict[str, object] | None = None,
+) -> GateReport:
+    """Every rule, on the same test rows; the report passes only if none failed.
+
+    Args:
+        alien: the challenger's served (calibrated) uncertainty and errors.
+        entropy: the backbone's normalised entropy on those rows.
+        backbone_p_error: the backbone's own probability of error ``1 - max p``.
+        champion: ``(version, scored)`` of the current champion on the same rows, or ``None``.
+        config: the ``gates`` section.
+        n_bins: the ECE bins the evaluation used.
+        registry: where the champion was looked up.
+    """
+    boot = Bootstrap(config.bootstrap_samples, config.confidence_level, config.seed)
+    backbone = vs_backbone(alien, entropy, backbone_p_error, boot)
+    if not config.require_backbone_improvement and backbone.status == "fail":
+        backbone = GateResult(
+            backbone.name, "pass", backbone.detail + " — not required (gates.require_backbone_improvement: false)",
+            backbone.values,
+        )  # fmt: skip
+    margins = Margins(
+        config.champion_auroc_margin, config.champion_brier_margin, config.champion_accuracy_margin
+    )
+    versus = vs_champion(
+        alien,
+        None if champion is None else champion[1],
+        None if champion is None else champion[0],
+        margins,
+        boot,
+    )
+    gates = (backbone, calibration_ceiling(alien, max_ece=config.max_ece, n_bins=n_bins), versus)
+    summary = None if champion is None else summarise(champion[0], champion[1], n_bins=n_bins)
+    return GateReport(gates, summary, None if registry is None else dict(registry))

@@ -1,6 +1,10 @@
 """Stage ``evaluate``: ALIEN against every baseline on the test split.
 
-All methods score the same cached test features. Writes ``paths.metrics``
+All methods score the same cached test features. ``alien`` is the served
+uncertainty (the calibration map applied to the head's output, a probability
+of error); ``alien_raw`` is the head's own output, reported beside it. The
+``selective`` table gives each method's test coverage and realised risk at
+target error rates, with thresholds chosen on validation by Learn-then-Test. Writes ``paths.metrics``
 (``{"methods": {name: metrics}, "task": {...}, "rows": {...}}``, a DVC metrics
 file), the per-row test scores of every method (``paths.scores``, a
 :class:`~alien.stages.artifacts.TestScores`, which the gate decides on) and ``paths.plots`` (reliability diagram and risk–coverage curve as JSON
@@ -26,19 +30,21 @@ import numpy as np
 import torch
 
 from alien.baselines import make_baseline
-from alien.config import EvaluateConfig, PathsConfig
+from alien.config import CalibrationConfig, EvaluateConfig, PathsConfig
 from alien.core.entities import is_bio_scheme
 from alien.core.feature_set import FeatureSet
 from alien.core.model import AlienClassifier
 from alien.data.io import atomic_directory, write_json
 from alien.evaluation.plots import plot_reliability_diagrams, plot_risk_coverage
+from alien.evaluation.selective_table import coverage_at_risk
 from alien.metrics.collection import task_metrics, uncertainty_metrics
 from alien.metrics.curves import reliability_diagram, risk_coverage_curve
 from alien.metrics.entity import entity_scores, tag_sequences
 from alien.stages._cli import StageResult, stage_cli
 from alien.stages.artifacts import TestScores, deployable_label_names, load_split_features
 
-ALIEN = "alien"
+ALIEN, ALIEN_RAW = "alien", "alien_raw"
+TARGET_RISKS = (0.05, 0.1)  # always tabulated, beside calibration.target_risk
 
 
 @dataclass(frozen=True)
@@ -47,16 +53,32 @@ class EvaluateResult(StageResult):
 
     methods: dict[str, dict[str, float]]
     task: dict[str, float]
+    selective: dict[str, dict[str, dict[str, Any]]]
     test_rows: int
     test_errors: int
     seconds: float
 
 
 def alien_scores(deployable: str | Path, fs: FeatureSet) -> np.ndarray:
-    """ALIEN uncertainty of cached features, from the saved deployable model's head."""
-    head = AlienClassifier.load(deployable).head.eval()
-    with torch.inference_mode():
-        return head(fs.features).numpy().astype(np.float64)
+    """The ALIEN head's raw uncertainty of cached features (before the calibration map)."""
+    return served_and_raw(deployable, fs)[0][1]
+
+
+def served_and_raw(deployable: str | Path, *splits: FeatureSet) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(served, raw)`` ALIEN uncertainty of each feature set, from the saved deployable model.
+
+    ``served`` is the calibration map applied to ``raw`` (the head's output); they are
+    equal when the model has no map.
+    """
+    clf = AlienClassifier.load(deployable)
+    head = clf.head.eval()
+    out = []
+    for fs in splits:
+        with torch.inference_mode():
+            raw = head(fs.features).double().numpy()
+        served = raw if clf.calibrator is None else np.asarray(clf.calibrator(raw), dtype=np.float64)
+        out.append((served, raw))
+    return out
 
 
 def entity_metrics(test: FeatureSet, label_names: list[str]) -> dict[str, float]:
@@ -68,22 +90,25 @@ def entity_metrics(test: FeatureSet, label_names: list[str]) -> dict[str, float]
     return entity_scores(gold, predicted)
 
 
-def score_all(
-    config: EvaluateConfig, paths: PathsConfig, test: FeatureSet
-) -> tuple[dict[str, np.ndarray], dict[str, bool]]:
-    """Uncertainty of every method on ``test`` and whether each is a probability of error."""
+Scored = tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, bool]]
+
+
+def score_all(config: EvaluateConfig, paths: PathsConfig, test: FeatureSet, validation: FeatureSet) -> Scored:
+    """Every method's uncertainty on test and on validation, and whether each is a probability of error."""
     train = load_split_features(paths, "train")
-    validation = load_split_features(paths, "validation")
-    scores = {ALIEN: alien_scores(paths.deployable, test)}
-    is_probability = {ALIEN: True}
+    (t_served, t_raw), (v_served, v_raw) = served_and_raw(paths.deployable, test, validation)
+    on_test = {ALIEN: t_served, ALIEN_RAW: t_raw}
+    on_val = {ALIEN: v_served, ALIEN_RAW: v_raw}
+    is_probability = {ALIEN: True, ALIEN_RAW: True}
     for name in config.baselines:
         baseline = make_baseline(name).fit(train, validation)
-        scores[name] = np.asarray(baseline.score(test), dtype=np.float64)
+        on_test[name] = np.asarray(baseline.score(test), dtype=np.float64)
+        on_val[name] = np.asarray(baseline.score(validation), dtype=np.float64)
         is_probability[name] = baseline.is_probability
-    return scores, is_probability
+    return on_test, on_val, is_probability
 
 
-def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
+def run(evaluate: EvaluateConfig, calibration: CalibrationConfig, paths: PathsConfig) -> EvaluateResult:
     """Score ALIEN and the baselines on test; write metrics, per-row scores and plots.
 
     Raises:
@@ -91,8 +116,9 @@ def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
     """
     start = time.perf_counter()
     test = load_split_features(paths, "test")
+    validation = load_split_features(paths, "validation")
     errors = test.errors.numpy()
-    scores, is_probability = score_all(evaluate, paths, test)
+    scores, on_validation, is_probability = score_all(evaluate, paths, test, validation)
     methods = {
         name: uncertainty_metrics(u, errors, n_bins=evaluate.n_bins, is_probability=is_probability[name])
         for name, u in scores.items()
@@ -109,13 +135,16 @@ def run(evaluate: EvaluateConfig, paths: PathsConfig) -> EvaluateResult:
     ).save(paths.scores)
 
     _write_plots(scores, is_probability, errors, n_bins=evaluate.n_bins, plots=paths.plots)
-    write_json(
-        paths.metrics,
-        {"methods": methods, "task": task, "rows": {"test": len(test), "test_errors": int(errors.sum())}},
-    )
+    selective = coverage_at_risk(
+        on_validation, validation.errors.numpy(), scores, errors, is_probability=is_probability,
+        target_risks=sorted({*TARGET_RISKS, calibration.target_risk}), delta=calibration.delta,
+    )  # fmt: skip
+    rows = {"test": len(test), "test_errors": int(errors.sum()), "validation": len(validation)}
+    write_json(paths.metrics, {"methods": methods, "task": task, "selective": selective, "rows": rows})
     return EvaluateResult(
         methods=methods,
         task=task,
+        selective=selective,
         test_rows=len(test),
         test_errors=int(errors.sum()),
         seconds=round(time.perf_counter() - start, 2),

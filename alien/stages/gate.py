@@ -2,11 +2,20 @@
 
 Decides on the numbers ``evaluate`` measured: the metrics file and the per-row
 test scores (:class:`~alien.stages.artifacts.TestScores`) — ALIEN's scores are
-not recomputed. Bootstraps ALIEN − entropy ROC-AUC on the test rows (paired),
-scores the current registry champion (if any) on the **same current test
-split** with the **same** ``n_bins`` the challenger was scored with, and writes
-``paths.gate_report`` (JSON) plus a markdown twin next to it. The registry is
-only read here; :mod:`alien.stages.register` acts on the verdict.
+not recomputed. Decides the rules of docs/gates.md (:mod:`alien.evaluation.rules`):
+paired bootstraps on the test rows against the backbone's own uncertainty and
+against the current registry champion (if any), scored on the **same current
+test split** with its served (calibrated) uncertainty and the **same**
+``n_bins`` the challenger was scored with, and writes
+``paths.gate_report``. The report names the registry (resolved tracking URI,
+model, champion version) it was decided against. The registry is only read
+here; :mod:`alien.stages.register` acts on the verdict.
+
+The gate reads the live registry, which DVC does not track, so the stage table
+marks it ``live``: it runs every time in both runners and is never restored
+from DVC's run-cache. Its one output is the JSON report; the markdown view is
+rendered from it wherever it is shown (:meth:`GateReport.to_markdown`), so no
+second file can disagree with it.
 """
 
 from __future__ import annotations
@@ -19,16 +28,14 @@ import numpy as np
 
 from alien.config import DataConfig, GatesConfig, PathsConfig, RegistryConfig
 from alien.core.model import AlienClassifier
-from alien.data.io import read_json, read_labels, read_split, write_json, write_text
-from alien.evaluation.gates import ChampionMetrics, GateReport, evaluate_gates
-from alien.metrics.bootstrap import paired_bootstrap_auroc_difference
-from alien.metrics.calibration import expected_calibration_error
-from alien.metrics.error_detection import roc_auc
+from alien.data.io import read_labels, read_split, write_json
+from alien.evaluation.gates import GateReport
+from alien.evaluation.rules import Scored, decide
 from alien.stages._cli import StageResult, stage_cli
 from alien.stages.artifacts import TestScores
 from alien.task import get_task
 
-ALIEN, ENTROPY = "alien", "entropy"
+ALIEN, ENTROPY, SOFTMAX_RESPONSE = "alien", "entropy", "softmax_response"
 
 
 @dataclass(frozen=True)
@@ -40,17 +47,8 @@ class GateStageResult(StageResult):
     champion_version: str | None
 
 
-def champion_metrics(
-    version: str, champion: AlienClassifier, paths: PathsConfig, data: DataConfig, *, n_bins: int
-) -> ChampionMetrics:
-    """Score the champion on the challenger's current test split.
-
-    Args:
-        version: the champion's registry version.
-        champion: the champion's classifier.
-        paths: reads ``paths.prepared`` (test split and labels).
-        data: the ``data`` section (``data.task``).
-        n_bins: the ECE bins the challenger was scored with.
+def champion_scored(version: str, champion: AlienClassifier, paths: PathsConfig, data: DataConfig) -> Scored:
+    """The champion's served uncertainty and errors on the challenger's current test split.
 
     Raises:
         ValueError: the champion predicts a different label set than the current data has.
@@ -64,72 +62,78 @@ def champion_metrics(
     task = get_task(data.task)
     inputs, gold = task.split_inputs(read_split(paths.prepared, "test"))
     prediction = champion.predict(inputs)
-    # the head's own output, as evaluate scored the challenger (not the calibration map's)
-    u = np.asarray(prediction.raw_uncertainty, dtype=np.float64).reshape(-1)
+    # what the champion serves (its calibrated P(error)), as the challenger's "alien" row is
+    u = np.asarray(prediction.uncertainty, dtype=np.float64).reshape(-1)
     predicted = np.asarray(prediction.labels).reshape(-1)
     gold_rows = task.gold_rows(gold, prediction.example_ids, prediction.word_ids)
     keep = gold_rows >= 0  # ignored words (-100) are not scored
-    errors = (predicted[keep] != gold_rows[keep]).astype(np.int64)
-    return ChampionMetrics(
-        version=version,
-        roc_auc=roc_auc(u[keep], errors),
-        ece=expected_calibration_error(1.0 - u[keep], 1 - errors, n_bins=n_bins),
-        accuracy=float(1.0 - errors.mean()),
-    )
+    return Scored(u[keep], (predicted[keep] != gold_rows[keep]).astype(np.int64))
 
 
 def build_report(
-    gates: GatesConfig, metrics: dict[str, Any], scores: TestScores, champion: ChampionMetrics | None
+    gates: GatesConfig,
+    scores: TestScores,
+    champion: tuple[str, Scored] | None,
+    *,
+    registry: dict[str, Any] | None = None,
 ) -> GateReport:
-    """Evaluate every gate from the evaluation's metrics and per-row test scores.
+    """Decide every rule (:mod:`alien.evaluation.rules`) on the per-row test scores.
 
     Raises:
-        ValueError: the entropy baseline was not evaluated.
+        ValueError: the entropy or softmax-response baseline was not evaluated, or the
+            champion was scored on different rows.
     """
-    methods = metrics["methods"]
-    if ENTROPY not in methods or ENTROPY not in scores.uncertainty:
-        raise ValueError("the entropy baseline is missing from the evaluation; add it to evaluate.baselines")
-    ci = paired_bootstrap_auroc_difference(
-        scores.method(ALIEN),
-        scores.method(ENTROPY),
-        scores.errors,
-        n_samples=gates.bootstrap_samples,
-        confidence=gates.confidence_level,
-        seed=gates.seed,
-    )
-    return evaluate_gates(
-        alien=methods[ALIEN],
-        entropy=methods[ENTROPY],
-        auroc_ci={"delta": ci.delta, "low": ci.low, "high": ci.high},
-        accuracy=float(metrics["task"]["accuracy"]),
+    for needed in (ENTROPY, SOFTMAX_RESPONSE):
+        if needed not in scores.uncertainty:
+            raise ValueError(
+                f"the {needed} baseline is missing from the evaluation; add it to evaluate.baselines"
+            )
+    if champion is not None and champion[1].errors.shape != scores.errors.shape:
+        raise ValueError(
+            f"champion v{champion[0]} was scored on {champion[1].errors.shape[0]} rows but the "
+            f"challenger on {scores.errors.shape[0]}; the test rows must be the same"
+        )
+    return decide(
+        Scored(scores.method(ALIEN), scores.errors),
+        entropy=scores.method(ENTROPY),
+        backbone_p_error=scores.method(SOFTMAX_RESPONSE),
         champion=champion,
         config=gates,
+        n_bins=scores.n_bins,
+        registry=registry,
     )
 
 
 def run(
     gates: GatesConfig, registry: RegistryConfig, data: DataConfig, paths: PathsConfig
 ) -> GateStageResult:
-    """Write the gate report (JSON + markdown).
+    """Write the gate report, decided against the live registry's champion.
 
     Raises:
         FileNotFoundError: the metrics or the per-row scores are missing (run evaluate).
         ValueError: the champion is not comparable, or a metric is missing.
+        RegistryUnavailableError: the registry cannot be reached.
     """
+    from alien.tracking import resolve_tracking_uri
     from alien.tracking.champion import load_champion
 
-    metrics = read_json(paths.metrics, what="evaluation metrics")
     scores = TestScores.load(paths.scores)
     loaded = load_champion(registry)
-    champion = None if loaded is None else champion_metrics(*loaded, paths, data, n_bins=scores.n_bins)
-    report = build_report(gates, metrics, scores, champion)
+    champion = None if loaded is None else (loaded[0], champion_scored(*loaded, paths, data))
+    looked_up = {
+        "tracking_uri": resolve_tracking_uri(registry.tracking_uri),
+        "model_name": registry.model_name,
+        "champion": None if champion is None else champion[0],
+    }
+    report = build_report(gates, scores, champion, registry=looked_up)
     out = report.to_dict()
     write_json(paths.gate_report, out)
-    write_text(Path(paths.gate_report).with_suffix(".md"), report.to_markdown())
+    # Earlier versions wrote a markdown twin that DVC did not track; a stale one would contradict this report.
+    Path(paths.gate_report).with_suffix(".md").unlink(missing_ok=True)
     return GateStageResult(
         passed=report.passed,
         gates=out["gates"],
-        champion_version=None if champion is None else champion.version,
+        champion_version=None if champion is None else champion[0],
     )
 
 

@@ -39,7 +39,7 @@ def _retrain_run():
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
-    return state.result(), {r.task_key.rsplit(".", 1)[-1].removesuffix("_task"): r.state_name for r in runs}
+    return state.result(), {r.name.rsplit("-", 1)[0]: r.state_name for r in runs}
 
 
 def _summaries() -> list[str]:

@@ -1,108 +1,88 @@
+"""The gate report: every rule decided on the same rows, a verdict, and a faithful JSON round trip."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from alien.config import load_params
-from alien.evaluation.gates import ChampionMetrics, GateReport, evaluate_gates
+from alien.evaluation.gates import GateReport
+from alien.evaluation.rules import Scored, decide
 
 SHIPPED = load_params(Path(__file__).resolve().parents[3] / "params.yaml")
-CFG = replace(
-    SHIPPED.gates,
-    min_auroc_gain=0.01,
-    ci_lower_bound=0.0,
-    ece_vs_entropy_tolerance=0.0,
-    max_ece=0.1,
-    champion_auroc_tolerance=0.005,
-    champion_ece_tolerance=0.005,
-    max_accuracy_drop=0.02,
-)
-GOOD = {"roc_auc": 0.80, "ece": 0.03}
-ENT = {"roc_auc": 0.75, "ece": 0.08}
-CI_GOOD = {"delta": 0.05, "low": 0.02, "high": 0.08}
+CFG = replace(SHIPPED.gates, bootstrap_samples=300)
+N = 1500
+RNG = np.random.default_rng(0)
+P = RNG.beta(1.2, 4.0, N)  # true P(error) of each row
+E = (RNG.random(N) < P).astype(np.int64)
+ENTROPY = np.clip(P + RNG.normal(0, 0.25, N), 0, 1)  # the backbone ranks worse
+OVERCONFIDENT = P**3  # the backbone's 1 - max p: same ranking, badly calibrated
 
 
-def _report(**overrides):
-    kwargs = {
-        "alien": GOOD,
-        "entropy": ENT,
-        "auroc_ci": CI_GOOD,
-        "accuracy": 0.85,
-        "champion": None,
-        "config": CFG,
-    }
-    kwargs.update(overrides)
-    return evaluate_gates(**kwargs)
+def _report(alien=None, champion=None, config=CFG):
+    return decide(
+        Scored(P, E) if alien is None else alien,
+        entropy=ENTROPY,
+        backbone_p_error=OVERCONFIDENT,
+        champion=champion,
+        config=config,
+        n_bins=15,
+        registry={"tracking_uri": "sqlite:///x.db", "model_name": "m", "champion": None},
+    )
 
 
 def test_first_run_without_champion_passes_and_says_no_champion():
     report = _report()
     assert report.passed
-    status = {g.name: g.status for g in report.gates}
-    assert status == {
-        "auroc_vs_entropy": "pass",
+    assert {g.name: g.status for g in report.gates} == {
+        "vs_backbone": "pass",
         "calibration": "pass",
         "champion": "no champion",
-        "accuracy": "no champion",
     }
     assert report.to_dict()["champion"] is None
 
 
-def test_ci_touching_zero_fails_even_with_positive_delta():
-    report = _report(auroc_ci={"delta": 0.05, "low": -0.001, "high": 0.1})
-    assert not report.passed
-    assert [g.name for g in report.gates if not g.passed] == ["auroc_vs_entropy"]
+def test_a_noise_score_fails_vs_backbone():
+    report = _report(alien=Scored(np.random.default_rng(1).random(N), E))
+    assert "vs_backbone" in [g.name for g in report.gates if not g.passed]
 
 
-def test_gain_below_margin_fails():
-    assert not _report(auroc_ci={"delta": 0.005, "low": 0.001, "high": 0.01}).passed
-
-
-def test_ece_worse_than_entropy_fails_even_below_ceiling():
-    report = _report(alien={"roc_auc": 0.8, "ece": 0.09})
-    assert [g.name for g in report.gates if not g.passed] == ["calibration"]
+def test_require_backbone_improvement_false_reports_but_does_not_block():
+    noise = Scored(np.random.default_rng(1).random(N), E)
+    report = _report(alien=noise, config=replace(CFG, require_backbone_improvement=False, max_ece=1.0))
+    gate = next(g for g in report.gates if g.name == "vs_backbone")
+    assert gate.passed and "not required" in gate.detail
 
 
 def test_ece_above_ceiling_fails():
-    report = _report(alien={"roc_auc": 0.8, "ece": 0.11}, entropy={"roc_auc": 0.75, "ece": 0.2})
-    assert [g.name for g in report.gates if not g.passed] == ["calibration"]
+    report = _report(alien=Scored(np.clip(P * 1.6, 0, 1), E))
+    assert "calibration" in [g.name for g in report.gates if not g.passed]
 
 
-def test_champion_within_tolerance_passes_beyond_fails():
-    near = ChampionMetrics(version="3", roc_auc=0.804, ece=0.034, accuracy=0.86)
-    assert _report(champion=near).passed
-    better = ChampionMetrics(version="3", roc_auc=0.81, ece=0.03, accuracy=0.86)
-    report = _report(champion=better)
-    assert [g.name for g in report.gates if not g.passed] == ["champion"]
-    assert "v3" in report.to_markdown()
+def test_a_champion_much_better_than_the_challenger_keeps_its_place():
+    worse_errors = np.where(np.random.default_rng(2).random(N) < 0.15, 1, E)
+    report = _report(alien=Scored(np.clip(P + 0.1, 0, 1), worse_errors), champion=("3", Scored(P, E)))
+    assert not report.passed
+    assert "champion" in [g.name for g in report.gates if not g.passed]
+    assert "keep the current champion (v3)" in report.to_markdown()
+    assert report.champion is not None and report.champion.version == "3"
 
 
-def test_accuracy_drop_gate():
-    champ = ChampionMetrics(version="1", roc_auc=0.7, ece=0.05, accuracy=0.88)
-    assert _report(champion=champ, accuracy=0.865).passed
-    report = _report(champion=champ, accuracy=0.85)
-    assert [g.name for g in report.gates if not g.passed] == ["accuracy"]
+def test_an_equal_challenger_is_non_inferior():
+    assert _report(champion=("3", Scored(P, E))).passed
 
 
-def test_missing_metric_names_it():
-    with pytest.raises(ValueError, match="'ece'"):
-        _report(alien={"roc_auc": 0.8})
+def test_markdown_has_a_row_per_gate_and_names_the_registry():
+    md = _report().to_markdown()
+    assert md.count("\n| ") == 4  # header + 3 gates
+    assert "sqlite:///x.db" in md
 
 
-def test_markdown_has_a_row_per_gate_and_verdict():
-    md = _report(auroc_ci={"delta": 0.0, "low": -0.1, "high": 0.1}).to_markdown()
-    assert "FAILED" in md
-    assert md.count("\n| ") == 5  # header + 4 gates
-
-
-@pytest.mark.parametrize(
-    "champion",
-    [None, ChampionMetrics(version="3", roc_auc=0.81, ece=0.03, accuracy=0.86)],
-    ids=["none", "v3"],
-)
+@pytest.mark.parametrize("champion", [None, ("3", Scored(P, E))], ids=["none", "v3"])
 def test_from_dict_reads_back_what_to_dict_wrote(champion):
     report = _report(champion=champion)
     again = GateReport.from_dict(json.loads(json.dumps(report.to_dict())))
@@ -111,7 +91,7 @@ def test_from_dict_reads_back_what_to_dict_wrote(champion):
 
 
 def test_from_dict_refuses_a_passed_flag_that_contradicts_the_gates():
-    data = _report(champion=ChampionMetrics(version="3", roc_auc=0.81, ece=0.03, accuracy=0.86)).to_dict()
+    data = _report(alien=Scored(np.random.default_rng(1).random(N), E)).to_dict()
     assert data["passed"] is False
     with pytest.raises(ValueError, match="says passed=True but its gates give False"):
         GateReport.from_dict({**data, "passed": True}, where="gate report x.json")
