@@ -21,8 +21,11 @@ from typing import Any
 import torch
 
 from alien.backbones.loading import load_finetuned
+from alien.calibration import Calibrator
 from alien.config import AlignConfig, BackboneConfig, CalibrationConfig, DataConfig, PathsConfig
+from alien.core.abstention import AbstentionRule
 from alien.core.calibrate import fit_calibration
+from alien.core.feature_set import FeatureSet
 from alien.core.head_builder import build_alien_head
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, write_json
@@ -50,6 +53,34 @@ class AlignResult(StageResult):
     seconds: float
 
 
+def _check_splits(align: AlignConfig, calibration: CalibrationConfig, paths: PathsConfig) -> None:
+    if calibration.split == align.train_split:
+        raise ValueError(
+            f"calibration.split={calibration.split!r} is the split the head is trained on "
+            f"(align.train_split); calibrate on held-out rows (validation)"
+        )
+    if not feature_path(paths, align.train_split).is_file():
+        hint = (
+            " (data.alignment_fraction is 0, so there is no alignment split: set it > 0 "
+            "or align.train_split: train)"
+            if align.train_split == "alignment"
+            else ""
+        )
+        raise ValueError(f"align.train_split={align.train_split!r} has no cached features{hint}")
+
+
+def _calibrate(
+    head: torch.nn.Module, held_out: FeatureSet, calibration: CalibrationConfig
+) -> tuple[Calibrator | None, AbstentionRule]:
+    """The served calibration map and abstention rule, fitted on the held-out rows' raw head output."""
+    with torch.inference_mode():
+        raw_u = head.eval()(held_out.features).double().numpy()
+    return fit_calibration(
+        raw_u, held_out.errors.numpy(), method=calibration.method, target_risk=calibration.target_risk,
+        delta=calibration.delta, split=calibration.split,
+    )  # fmt: skip
+
+
 def run(
     align: AlignConfig,
     calibration: CalibrationConfig,
@@ -64,21 +95,7 @@ def run(
             or calibration.split is the split the head was trained on.
     """
     start = time.perf_counter()
-    if calibration.split == align.train_split:
-        raise ValueError(
-            f"calibration.split={calibration.split!r} is the split the head is trained on "
-            f"(align.train_split); calibrate on held-out rows (validation)"
-        )
-    if not feature_path(paths, align.train_split).is_file():
-        hint = (
-            (
-                " (data.alignment_fraction is 0, so there is no alignment split: set it > 0 "
-                "or align.train_split: train)"
-            )
-            if align.train_split == "alignment"
-            else ""
-        )
-        raise ValueError(f"align.train_split={align.train_split!r} has no cached features{hint}")
+    _check_splits(align, calibration, paths)
     train = load_split_features(paths, align.train_split)
     validation = load_split_features(paths, "validation")
 
@@ -91,12 +108,7 @@ def run(
     held_out = (
         validation if calibration.split == "validation" else load_split_features(paths, calibration.split)
     )
-    with torch.inference_mode():
-        raw_u = result.head.eval()(held_out.features).double().numpy()
-    calibrator, rule = fit_calibration(
-        raw_u, held_out.errors.numpy(), method=calibration.method, target_risk=calibration.target_risk,
-        delta=calibration.delta, split=calibration.split,
-    )  # fmt: skip
+    calibrator, rule = _calibrate(result.head, held_out, calibration)
     classifier = AlienClassifier(
         model,
         tokenizer,
