@@ -184,3 +184,35 @@ def test_staging_left_by_a_killed_run_is_removed_on_the_next_start(project: dict
         (folder / "half").mkdir(parents=True)
     _run(project)
     assert sorted(p.name for p in models.iterdir()) == sorted(["backbone", alive.name])
+
+
+# --- distributed fine-tuning (issue 12) ----------------------------------------------------
+
+
+@pytest.mark.integration
+def test_two_process_ddp_finetune_writes_one_model_that_loads_and_predicts(project: dict[str, Any]) -> None:
+    """``finetune.processes: 2``: the stage re-launches itself under torchrun (gloo on CPU)."""
+    from alien.backbones.loading import load_finetuned
+    from alien.config import load_params
+
+    root: Path = project["root"]
+    params_file = root / "params.yaml"
+    params_file.write_text(
+        yaml.safe_dump(_params(project, finetune={"method": "full", **FINETUNE, "processes": 2}))
+    )
+    params = load_params(params_file)
+    before = sorted(p.name for p in root.iterdir())
+    result = stage.run(params.backbone, params.finetune, params.data, params.paths, params_file=params_file)
+    out = Path(result.output_dir)
+    assert result.processes == 2 and json.loads((out / stage.METRICS_FILE).read_text())["processes"] == 2
+    assert sorted(p.name for p in root.iterdir()) == sorted({*before, "models"})
+    assert sorted(p.name for p in out.parent.iterdir()) == ["backbone"]  # rank 0 alone wrote, once
+    model, tokenizer = load_finetuned(out, task="sequence-classification")
+    val = records(8, seed=1)
+    with torch.no_grad():
+        batch = tokenizer([r["text"] for r in val], padding=True, return_tensors="pt")
+        predictions = model(**batch).logits.argmax(-1)
+    assert result.val_accuracy == pytest.approx(
+        float((predictions == torch.tensor([r["label"] for r in val])).float().mean())
+    )
+    assert result.train_rows == 24 and model.config.id2label == {0: "rotten", 1: "fresh"}
