@@ -16,6 +16,8 @@ from alien.selective.risk_control import (
     choose_threshold,
     clopper_pearson_upper,
     default_candidates,
+    default_min_accepted,
+    min_certifiable,
     selective_risk,
 )
 
@@ -29,5 +31,7 @@ __all__ = [
     "choose_threshold",
     "clopper_pearson_upper",
     "default_candidates",
+    "default_min_accepted",
+    "min_certifiable",
     "selective_risk",
 ]

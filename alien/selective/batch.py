@@ -21,7 +21,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from mapie.risk_control import control_fwer
 from scipy.stats import hypergeom
 
 from alien.calibration.base import check_scores
@@ -30,10 +29,12 @@ from alien.selective.risk_control import (
     FwerMethod,
     SelectiveThreshold,
     accept_counts,
+    certified,
     check_args,
     check_binary,
     clopper_pearson_upper,
     default_candidates,
+    resolve_min_accepted,
 )
 
 
@@ -61,6 +62,7 @@ def choose_batch_threshold(
     delta: float,
     candidates: Any = None,
     fwer_method: FwerMethod = "fixed_sequence",
+    min_accepted: int | None = None,
 ) -> SelectiveThreshold:
     """The most permissive threshold certified for the realised risk of the batch ``batch_scores``.
 
@@ -72,6 +74,9 @@ def choose_batch_threshold(
         delta: allowed failure probability, in ``(0, 1)``.
         candidates: thresholds in testing order; default :func:`default_candidates`.
         fwer_method: ``"fixed_sequence"``, ``"bonferroni_holm"`` or ``"bonferroni"``.
+        min_accepted: fixed sequence only: leading candidates accepting fewer
+            calibration rows are skipped (default :func:`default_min_accepted`), as in
+            :func:`~alien.selective.choose_threshold`.
 
     Returns:
         :class:`SelectiveThreshold`; ``coverage``, ``empirical_risk`` and
@@ -87,7 +92,10 @@ def choose_batch_threshold(
     grid = default_candidates(target_risk) if candidates is None else check_scores(candidates, "candidates")
     n_acc, k_cal = accept_counts(u, e, grid)
     m_acc = np.searchsorted(batch, grid, side="right")
-    valid = control_fwer(batch_p_values(n_acc, k_cal, m_acc, target_risk), delta, fwer_method=fwer_method)
+    p_values = batch_p_values(n_acc, k_cal, m_acc, target_risk)
+    valid = certified(
+        p_values, n_acc, delta, fwer_method, resolve_min_accepted(min_accepted, target_risk, delta)
+    )
     if valid.size == 0:
         return SelectiveThreshold(
             ABSTAIN_ALL, target_risk, delta, False, 0.0, 0.0, 1.0, u.size, 0, fwer_method

@@ -21,7 +21,17 @@ temperature scaling's ``1 - max p``): fixed-sequence testing starts at
 ``t = target_risk``, where rows whose own error probability is at most the
 target are accepted, and loosens in steps of 0.001, stopping at the first
 threshold it cannot certify. No correction for the number of candidates is
-paid (the order is fixed before seeing the data).
+paid (the order is fixed before seeing the labels).
+
+Leading candidates that accept too few calibration rows to be certified
+(:func:`default_min_accepted`: fewer than would certify an error rate of half
+the target) are skipped rather than tested, since testing them would stop the
+sequence at once or on the first unlucky error (a temperature-scaled model
+whose ``1 - max p`` never drops below the target is the common case). The skip looks at the calibration scores only, never at
+their labels; the binomial p-values stay valid conditionally on those scores
+(errors are then independent Bernoulli draws, and the binomial tail bounds
+their Poisson-binomial sum, Hoeffding 1956). The repeated-draw tests in
+``tests/unit/selective`` check the resulting guarantee.
 """
 
 from __future__ import annotations
@@ -84,6 +94,49 @@ def default_candidates(target_risk: float) -> FloatArray:
     return np.minimum(target_risk + CANDIDATE_STEP * np.arange(n), 1.0)
 
 
+def min_certifiable(target_risk: float, delta: float) -> int:
+    """Fewest accepted rows that can certify ``target_risk`` at ``delta``: ``(1 - target)^n <= delta``.
+
+    >>> min_certifiable(0.1, 0.1)
+    22
+    """
+    return math.ceil(math.log(delta) / math.log1p(-target_risk) - 1e-12)
+
+
+def default_min_accepted(target_risk: float, delta: float) -> int:
+    """Fewest accepted rows at which an error rate of half the target could be certified.
+
+    Where the fixed sequence starts by default: at :func:`min_certifiable` rows
+    a single error already stops it, so a low-risk region would end the search
+    by chance; from here one or more errors are tolerated.
+
+    >>> default_min_accepted(0.1, 0.1)
+    38
+    """
+    n = min_certifiable(target_risk, delta)
+    while binom.cdf(math.floor(n * target_risk / 2), n, target_risk) > delta:
+        n += 1
+    return n
+
+
+def certified(
+    p_values: FloatArray, n_acc: npt.NDArray[np.int64], delta: float, fwer_method: str, min_accepted: int
+) -> npt.NDArray[np.int64]:
+    """Indices of the candidates rejected (certified) under family-wise error control at ``delta``.
+
+    The fixed sequence starts past leading candidates accepting fewer than
+    ``min_accepted`` calibration rows (it would stop at the first one); the
+    Bonferroni procedures test every candidate.
+    """
+    start = 0
+    if fwer_method == "fixed_sequence":
+        enough = np.flatnonzero(n_acc >= min_accepted)
+        if enough.size == 0:
+            return np.empty(0, dtype=np.int64)
+        start = int(enough[0])
+    return start + np.asarray(control_fwer(p_values[start:], delta, fwer_method=fwer_method), dtype=np.int64)
+
+
 def clopper_pearson_upper(errors: int, n: int, delta: float) -> float:
     """One-sided ``1 - delta`` upper confidence bound of a binomial rate (1.0 when ``n == 0``).
 
@@ -116,6 +169,15 @@ def check_args(target_risk: float, delta: float, fwer_method: str) -> None:
         raise ValueError(f"unknown fwer_method {fwer_method!r}; choose one of {list(FWER_METHODS)}")
 
 
+def resolve_min_accepted(min_accepted: int | None, target_risk: float, delta: float) -> int:
+    """``min_accepted``, checked, or :func:`default_min_accepted` when ``None``."""
+    if min_accepted is None:
+        return default_min_accepted(target_risk, delta)
+    if isinstance(min_accepted, bool) or not isinstance(min_accepted, int) or min_accepted < 1:
+        raise ValueError(f"min_accepted must be a positive integer or None, got {min_accepted!r}")
+    return min_accepted
+
+
 def check_binary(errors: Any, n: int) -> npt.NDArray[np.int64]:
     """``(N,)`` int64 0/1 indicators of length ``n`` (a single class is allowed here)."""
     arr = np.asarray(errors)
@@ -134,6 +196,7 @@ def choose_threshold(
     delta: float,
     candidates: Any = None,
     fwer_method: FwerMethod = "fixed_sequence",
+    min_accepted: int | None = None,
 ) -> SelectiveThreshold:
     """The most permissive threshold certified to keep the accepted error rate ``<= target_risk``.
 
@@ -145,6 +208,8 @@ def choose_threshold(
         candidates: thresholds to test, in testing order for ``"fixed_sequence"``;
             default :func:`default_candidates`. Must not be chosen from ``errors``.
         fwer_method: ``"fixed_sequence"``, ``"bonferroni_holm"`` or ``"bonferroni"``.
+        min_accepted: fixed sequence only: leading candidates accepting fewer
+            calibration rows are skipped; default :func:`default_min_accepted`.
 
     Returns:
         :class:`SelectiveThreshold`. With probability ``>= 1 - delta`` over the
@@ -160,7 +225,9 @@ def choose_threshold(
     grid = default_candidates(target_risk) if candidates is None else check_scores(candidates, "candidates")
     n_acc, k_err = accept_counts(u, e, grid)
     p_values = np.where(n_acc > 0, binom.cdf(k_err, np.maximum(n_acc, 1), target_risk), 1.0)
-    valid = control_fwer(p_values, delta, fwer_method=fwer_method)
+    valid = certified(
+        p_values, n_acc, delta, fwer_method, resolve_min_accepted(min_accepted, target_risk, delta)
+    )
     if valid.size == 0:
         return SelectiveThreshold(
             ABSTAIN_ALL, target_risk, delta, False, 0.0, 0.0, 1.0, u.size, 0, fwer_method

@@ -24,6 +24,8 @@ from alien.selective import (
     choose_threshold,
     clopper_pearson_upper,
     default_candidates,
+    default_min_accepted,
+    min_certifiable,
     selective_risk,
 )
 
@@ -128,7 +130,14 @@ def test_nothing_certified_abstains_on_everything() -> None:
 def test_few_rows_cannot_be_certified_but_enough_clean_rows_can() -> None:
     # 0 errors in n accepted rows certifies risk <= 0.1 at delta = 0.1 only for n >= 22 (0.9^22 < 0.1).
     for n, expected in ((21, False), (22, True)):
-        result = choose_threshold(np.full(n, 0.01), np.zeros(n, dtype=int), target_risk=TARGET, delta=DELTA)
+        result = choose_threshold(
+            np.full(n, 0.01), np.zeros(n, dtype=int), target_risk=TARGET, delta=DELTA, min_accepted=1
+        )
+        assert result.controlled is expected
+    # By default the sequence only starts where 38 rows are accepted (1 error in 38 is still certified).
+    for n, expected in ((37, False), (38, True)):
+        errors = np.r_[1, np.zeros(n - 1, dtype=int)]
+        result = choose_threshold(np.full(n, 0.01), errors, target_risk=TARGET, delta=DELTA)
         assert result.controlled is expected
 
 
@@ -166,3 +175,35 @@ def test_bad_scores_and_errors_raise() -> None:
         selective_risk([0.1, 0.2], [0], 0.5)
     with pytest.raises(TypeError, match="threshold must be a number"):
         abstain([0.1], None)  # type: ignore[arg-type]
+
+
+def _shifted_draw(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """No score below 0.15 (like 1 - max p of a temperature-scaled model), yet low scores are rarely wrong."""
+    s = 0.15 + 0.85 * rng.beta(A, B, size=n)
+    return s, (rng.uniform(size=n) < 1.2 * (s - 0.15)).astype(int)
+
+
+def test_sequence_starts_where_enough_rows_are_accepted_and_the_guarantee_still_holds() -> None:
+    rng = np.random.default_rng(11)
+    held, coverage = [], []
+    for _ in range(200):
+        s_cal, e_cal = _shifted_draw(1000, rng)
+        result = choose_threshold(s_cal, e_cal, target_risk=TARGET, delta=DELTA)
+        # Without the skip the first candidate (t = 0.1) accepts nothing and the sequence stops there.
+        assert result.threshold > 0.15 or not result.controlled
+        s_test, e_test = _shifted_draw(50_000, rng)
+        c, r = selective_risk(s_test, e_test, result.threshold)
+        held.append(r <= TARGET)
+        coverage.append(c)
+    assert np.mean(held) >= 1 - DELTA
+    assert np.mean(coverage) > 0.5  # the oracle's is about 0.64
+    unskipped = choose_threshold(s_cal, e_cal, target_risk=TARGET, delta=DELTA, min_accepted=1)
+    assert not unskipped.controlled  # one row at the first non-empty candidate certifies nothing
+
+
+def test_min_certifiable_and_min_accepted_validation() -> None:
+    assert min_certifiable(0.1, 0.1) == 22 and 0.9**22 <= 0.1 < 0.9**21
+    assert min_certifiable(0.05, 0.1) == 45
+    assert default_min_accepted(0.1, 0.1) == 38 and default_min_accepted(0.05, 0.1) == 77
+    with pytest.raises(ValueError, match="min_accepted must be a positive integer"):
+        choose_threshold([0.1, 0.2], [0, 1], target_risk=0.1, delta=0.1, min_accepted=0)
