@@ -44,6 +44,11 @@ def _read_texts(source: str) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from alien.stages.preflight import preflight
+
+    report = preflight(args.params)  # seconds, before any Prefect server starts
+    checked = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+    print(f"pre-flight passed ({checked})", file=sys.stderr)
     from flows.retrain import retrain
 
     retrain(params_path=args.params, push_data=not args.no_push)
@@ -149,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="alien", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the retrain flow once")
     run.add_argument("--no-push", action="store_true", help="do not push data to the DVC remote")
@@ -166,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:  # RegistryUnavailableError too
-        print(f"error: {exc}", file=sys.stderr)
+        if args.debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {first}", file=sys.stderr)
         return 2
 
 
