@@ -66,7 +66,7 @@ def test_a_backbone_without_tokenizer_files_is_refused(tmp_path):
         if "tokenizer" in f.name or f.name in ("vocab.txt", "special_tokens_map.json"):
             f.unlink()
     path = _params(tmp_path, backbone={"name": str(folder)}, data={"source": "package:rotten_tomatoes"})
-    with pytest.raises(PreflightError, match="backbone.name"):
+    with pytest.raises(PreflightError, match=r"backbone\.name"):
         preflight(path, registry=False)
 
 
