@@ -99,7 +99,8 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert _registry(project)[0] == [1]
     assert sorted(_summaries()) == sorted([first["summary"], again["summary"]])  # one key, a version per run
 
-    # 3. a challenger that fails a gate: registered as challenger, champion unchanged
+    # 3. the same model under a stricter gate fails it: nothing new is registered (the deployable
+    # is v1's), the champion stays, and the summary says FAILED, as the JSON report does
     write_params(
         project,
         gates={"max_ece": 1e-4},
@@ -110,7 +111,8 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert not report["passed"]
     assert {g["name"]: g["status"] for g in report["gates"]}["champion"] in ("pass", "fail")
     assert report["champion"]["version"] == "1"
-    assert _registry(project) == ([1, 2], {"champion": "1", "challenger": "2"})
+    assert _registry(project) == ([1], {"champion": "1", "challenger": "1"})
+    assert "Gate verdict: FAILED" in failing["summary"] and "PASSED" not in failing["summary"]
 
     # 4. a passing challenger (different grid) is compared with v1 and promoted
     write_params(
@@ -126,12 +128,19 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     )
     _retrain()
     versions, aliases = _registry(project)
-    assert versions == [1, 2, 3]
-    assert aliases == {"champion": "3", "challenger": "3", "previous-champion": "1"}
+    assert versions == [1, 2]
+    assert aliases == {"champion": "2", "challenger": "2", "previous-champion": "1"}
 
     # 5. rollback moves champion back to the previous champion
     assert cli(["rollback", "--reason", "lifecycle test"]) == 0
     assert _registry(project)[1]["champion"] == "1"
+
+    # stale case: the next nightly no-op run says what the registry says (v1), not that v2 was promoted
+    nightly = _retrain()
+    assert _registry(project)[1]["champion"] == "1"
+    assert nightly["registry"]["champion"] == "1" and nightly["registry"]["version"] == "2"
+    assert "`models:/alien-classifier@champion` = version 1" in nightly["summary"]
+    assert "version 2 is not the champion" in nightly["summary"]
 
     # 6. predict with the champion from the registry == the in-process model it came from
     assert cli(["rollback", "--reason", "again"]) == 2  # nothing further back: a clear error, no change
