@@ -37,7 +37,7 @@ class PathsConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    source: str = "package:rotten_tomatoes"
+    source: str = "package:trec"
     task: Task = "sequence-classification"
     text_column: str = "text"
     label_column: str = "label"
