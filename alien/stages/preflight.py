@@ -173,9 +173,20 @@ def preflight(params_path: str | Path = "params.yaml", *, registry: bool = True)
 
 
 def _backbone(params: Params) -> None:
-    from alien.backbones.loading import check_backbone
-
+    name = params.backbone.name.strip()
     try:
-        check_backbone(params.backbone.name, allow_pickle=params.backbone.allow_pickle)
+        if name.startswith("package:"):
+            # a catalogue lookup and a look at the cached folder: no torch or transformers import
+            from alien.assets.backbones import cached_backbone
+            from alien.assets.catalogue import get_backbone
+            from alien.backbones.checks import check_folder
+
+            cached = cached_backbone(get_backbone(name))
+            if cached is not None:
+                check_folder(cached)
+            return
+        from alien.backbones.loading import check_backbone
+
+        check_backbone(name, allow_pickle=params.backbone.allow_pickle)
     except (ValueError, TypeError) as exc:
         raise PreflightError(f"backbone.name {params.backbone.name!r}: {exc}") from None
