@@ -193,8 +193,9 @@ def test_failure_midway_leaves_registry_as_it_was(project, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("registry write failed")
 
-    # fails right after the new version exists: the stage must delete it again
-    monkeypatch.setattr("mlflow.MlflowClient.update_model_version", boom)
+    # fails right after the new (pending) version exists, at the first write of the commit plan
+    # (recording it in the journal): the stage must delete the version again
+    monkeypatch.setattr("mlflow.MlflowClient.set_registered_model_tag", boom)
     monkeypatch.setattr(flow_module, "register_task", flow_module.register_task.with_options(retries=0))
     with pytest.raises(RuntimeError, match="registry write failed"):
         _retrain()
