@@ -80,13 +80,7 @@ def _shared_features(dataset: str, seed: int, key: str) -> Path | None:
 
 def _own_key(dataset: str, seed: int) -> str:
     """What this benchmark's own cached features depend on (stable when params.yaml gains unrelated keys)."""
-    spec = {
-        "dataset": dataset,
-        "rows": ROWS,
-        "seed": seed,
-        "finetune": FINETUNE,
-        "backbone": "package:minilm",
-    }
+    spec = [dataset, ROWS, seed, FINETUNE, "package:minilm"]
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
@@ -107,6 +101,25 @@ def _build(raw: dict[str, Any], cell: Path, dataset: str, seed: int) -> dict[str
     return raw
 
 
+def _scores_key(dataset: str, seed: int) -> str:
+    """The cell's features key plus the head's params: a changed ``align`` section refits the head."""
+    spec = [_own_key(dataset, seed), _params(dataset, seed)["align"]]
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def is_cached(dataset: str, seed: int) -> bool:
+    """Whether this cell's scores are cached for the current params."""
+    stamp, cache = RUNS / f"{dataset}-s{seed}" / "scores.key", RUNS / f"{dataset}-s{seed}" / "scores.npz"
+    return stamp.is_file() and stamp.read_text() == _scores_key(dataset, seed) and cache.is_file()
+
+
+def _waiting(dataset: str, seed: int) -> bool:
+    """No cached scores, no own features, and no other benchmark's features (yet) for this cell."""
+    shared = _shared_features(dataset, seed, _features_key(_params(dataset, seed)))
+    own = (RUNS / f"{dataset}-s{seed}" / "features.key").is_file()
+    return shared is None and not own and not is_cached(dataset, seed)
+
+
 def cell_scores(dataset: str, seed: int) -> dict[str, np.ndarray]:
     """Per split: ALIEN ``u``, logits, labels and errors of one cell, built with the pipeline's stages once.
 
@@ -115,10 +128,8 @@ def cell_scores(dataset: str, seed: int) -> dict[str, np.ndarray]:
     raw = _params(dataset, seed)
     cell = RUNS / f"{dataset}-s{seed}"
     cell.mkdir(parents=True, exist_ok=True)
-    sections = [raw[k] for k in ("data", "backbone", "finetune", "align")]
-    key = hashlib.sha256(json.dumps(sections, sort_keys=True).encode()).hexdigest()
-    stamp, cache = cell / "scores.key", cell / "scores.npz"
-    if stamp.is_file() and stamp.read_text() == key and cache.is_file():
+    key, cache = _scores_key(dataset, seed), cell / "scores.npz"
+    if is_cached(dataset, seed):
         with np.load(cache) as saved:
             return {k: saved[k] for k in saved.files}
     here = Path.cwd()
@@ -135,7 +146,7 @@ def cell_scores(dataset: str, seed: int) -> dict[str, np.ndarray]:
     finally:
         os.chdir(here)
     np.savez(cache, **scores)
-    stamp.write_text(key)
+    (cell / "scores.key").write_text(key)
     return scores
 
 
@@ -169,11 +180,8 @@ def _fit_rows(scores: dict[str, np.ndarray], split: str, key: str) -> np.ndarray
 def ece_noise_floor(u: np.ndarray, *, draws: int = 200, seed: int = 0) -> float:
     """Mean ECE of a *perfectly* calibrated score with these values: errors drawn as Bernoulli(u)."""
     rng = np.random.default_rng(seed)
-    eces = [
-        expected_calibration_error(1.0 - u, (rng.uniform(size=u.size) >= u).astype(int), n_bins=N_BINS)
-        for _ in range(draws)
-    ]
-    return float(np.mean(eces))
+    correct = (rng.uniform(size=(draws, u.size)) >= u).astype(int)
+    return float(np.mean([expected_calibration_error(1.0 - u, c, n_bins=N_BINS) for c in correct]))
 
 
 def _backbone_rows(scores: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
@@ -221,7 +229,7 @@ def to_markdown(cells: list[dict[str, Any]]) -> str:
             f"### {dataset}",
             "",
             "| method | ECE | Brier | ROC-AUC | ΔROC-AUC vs raw |",
-            "|---|---|---|---|---|",
+            "|" + "---|" * 5,
         ]
         for method in mine[0]["methods"]:
             values = {m: [c["methods"][method][m] for c in mine] for m in ("ece", "brier", "roc_auc")}
@@ -231,7 +239,7 @@ def to_markdown(cells: list[dict[str, Any]]) -> str:
         floor = np.mean([c["methods"]["beta@validation"]["ece_noise_floor"] for c in mine])
         out += [
             "",
-            f"ECE noise floor (a perfectly calibrated score with beta@validation's test values): {floor:.4f}",
+            f"ECE noise floor (perfectly calibrated scores with beta@validation's values): {floor:.4f}",
             "",
         ]
     return "\n".join(out + targets(cells))
@@ -288,6 +296,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="one seed, Rotten Tomatoes only")
     parser.add_argument("--build-only", action="store_true", help="build and cache the scores, no tables")
+    parser.add_argument("--available", action="store_true", help="tables from the cells cached so far only")
+    parser.add_argument(
+        "--defer",
+        action="append",
+        default=[],
+        choices=list(DATASETS),
+        help="build this dataset's cells only once another benchmark's identical features exist",
+    )
     args = parser.parse_args(argv)
     seeds = SEEDS[:1] if args.quick else SEEDS
     datasets = ["rotten_tomatoes"] if args.quick else list(DATASETS)
@@ -296,6 +312,11 @@ def main(argv: list[str] | None = None) -> None:
     # bench_selection builds TREC then RT features that this code reuses when they are ready.
     for seed in seeds:
         for dataset in sorted(datasets, key=("sms_spam", "trec", "rotten_tomatoes").index):
+            if args.available and not is_cached(dataset, seed):
+                continue
+            if dataset in args.defer and _waiting(dataset, seed):
+                print(f"deferred {dataset} seed {seed}: no shared features yet", flush=True)
+                continue
             scores = cell_scores(dataset, seed)
             print(f"cached {dataset} seed {seed}", flush=True)
             if not args.build_only:

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_calibration import DATASETS, RESULTS, SEEDS, cell_scores  # noqa: E402
+from bench_calibration import DATASETS, RESULTS, SEEDS, cell_scores, is_cached  # noqa: E402
 
 from alien.baselines import Doctor, PredictiveEntropy, SoftmaxResponse, TemperatureScaling  # noqa: E402
 from alien.calibration import make_calibrator  # noqa: E402
@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="one seed, Rotten Tomatoes, 50 re-splits")
     parser.add_argument("--calibrator", default=DEFAULT_CALIBRATOR, help="map applied to ALIEN's u")
     parser.add_argument("--fit-on", choices=FIT_ON, default="alignment", help="rows g and T are fitted on")
+    parser.add_argument("--available", action="store_true", help="only the cells cached so far")
     args = parser.parse_args(argv)
     seeds = SEEDS[:1] if args.quick else SEEDS
     datasets = ["rotten_tomatoes"] if args.quick else list(DATASETS)
@@ -210,6 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     cells = []
     for dataset in datasets:
         for seed in seeds:
+            if args.available and not is_cached(dataset, seed):
+                continue
             results = resplit_cell(
                 cell_scores(dataset, seed),
                 calibrator=args.calibrator,
