@@ -209,6 +209,7 @@ def extract_features(
     batch_size: int = 32,
     max_length: int = 128,
     progress: bool = True,
+    desc: str = "features",
 ) -> FeatureSet:
     """Cache pooled features, logits and labels of one split with a frozen forward pass.
 
@@ -221,6 +222,7 @@ def extract_features(
         batch_size: examples per forward pass.
         max_length: truncation length in tokens.
         progress: show a tqdm progress bar.
+        desc: the bar's label (e.g. the split's name).
 
     Returns:
         A :class:`FeatureSet`; for token tasks one row per labelled word (its
@@ -242,7 +244,7 @@ def extract_features(
     n_batches = math.ceil(len(texts_or_words) / batch_size)
     with frozen(model):
         for start in tqdm(
-            range(0, len(texts_or_words), batch_size), total=n_batches, desc="features", disable=not progress
+            range(0, len(texts_or_words), batch_size), total=n_batches, desc=desc, disable=not progress
         ):
             chunk = texts_or_words[start : start + batch_size]
             chunk_labels = checked[start : start + batch_size]

@@ -54,6 +54,7 @@ def run(data: DataConfig, backbone: BackboneConfig, paths: PathsConfig) -> Featu
                 task=data.task,
                 max_length=backbone.max_length,
                 progress=True,
+                desc=f"features [{split}]",
             )
             fs.save(tmp / feature_path(paths, split).name)
             rows[split] = len(fs)
