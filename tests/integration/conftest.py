@@ -47,9 +47,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    """A PostgreSQL cluster on a free 127.0.0.1 port, stopped and deleted at session end."""
+    """A PostgreSQL cluster on a free 127.0.0.1 port, stopped and deleted at session end.
+
+    Its password is in ``PGPASSWORD`` for the session, so every server and client started
+    from the tests authenticates the way the compose services do.
+    """
     pg = start_postgres()
-    yield pg
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PGPASSWORD", pg.password)
+        yield pg
     stop_postgres(pg)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -137,21 +138,29 @@ def postgres_bin() -> Path:
 
 @dataclass
 class Postgres:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (trust auth, user ``postgres``)."""
+    """A throwaway PostgreSQL cluster on 127.0.0.1: user ``postgres``, password authentication.
+
+    URIs carry no password: clients read it from ``PGPASSWORD`` (:meth:`env`), as the
+    compose services do; libpq (psycopg) and asyncpg (Prefect) both honour it.
+    """
 
     datadir: Path
     port: int
+    password: str
     host: str = "127.0.0.1"
 
     def uri(self, database: str = "postgres", *, driver: str = "postgresql") -> str:
         return f"{driver}://postgres@{self.host}:{self.port}/{database}"
+
+    def env(self) -> dict[str, str]:
+        return {"PGPASSWORD": self.password}
 
     def create_database(self, name: str) -> str:
         """Create database ``name`` (no-op if it exists) and return its SQLAlchemy URI."""
         import psycopg  # SQLAlchemy 2.1's default PostgreSQL driver, so MLflow's too
 
         # autocommit: CREATE DATABASE cannot run in a transaction
-        with psycopg.connect(host=self.host, port=self.port, user="postgres", autocommit=True) as conn:
+        with psycopg.connect(self.uri(), password=self.password, autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
                 conn.execute(f'CREATE DATABASE "{name}"')
         return self.uri(name)
@@ -163,14 +172,20 @@ def _as_postgres(argv: list[str]) -> list[str]:
 
 
 def start_postgres(*, port: int | None = None) -> Postgres:
-    """initdb a fresh cluster in a new temporary folder and start it on 127.0.0.1."""
+    """initdb a fresh cluster (random password, scram-sha-256) in a new temporary folder and
+    start it on 127.0.0.1."""
     bin_dir = postgres_bin()
     datadir = Path(tempfile.mkdtemp(prefix="alien-pg-"))
+    pg = Postgres(datadir=datadir, port=port or free_port(), password=secrets.token_hex(16))
+    pwfile = datadir / "pwfile"
+    pwfile.write_text(pg.password + "\n")
     if os.geteuid() == 0:
-        shutil.chown(datadir, user="postgres", group="postgres")
-    pg = Postgres(datadir=datadir, port=port or free_port())
+        for path in (datadir, pwfile):
+            shutil.chown(path, user="postgres", group="postgres")
     run = lambda argv: subprocess.run(_as_postgres(argv), check=True, capture_output=True)  # noqa: E731
-    run([str(bin_dir / "initdb"), "-D", str(datadir / "data"), "-A", "trust", "-U", "postgres"])
+    initdb = [str(bin_dir / "initdb"), "-D", str(datadir / "data"), "-U", "postgres"]
+    run([*initdb, "-A", "scram-sha-256", f"--pwfile={pwfile}"])
+    pwfile.unlink()
     options = f"-p {pg.port} -k {datadir} -h {pg.host}"
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(datadir / "data"), "-o", options]
     run([*pg_ctl, "-l", str(datadir / "log"), "-w", "start"])

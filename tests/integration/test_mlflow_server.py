@@ -79,6 +79,9 @@ def test_versions_and_aliases_live_in_postgres(lifecycle: Lifecycle, postgres: P
         aliases = dict(conn.execute("SELECT alias, version FROM registered_model_aliases").fetchall())
     assert sorted(v for (v,) in versions) == [1, 2]
     assert aliases["champion"] == 2 and aliases["previous-champion"] == 1
+    # the password is really checked: the servers got theirs from PGPASSWORD, as in compose
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(postgres.uri("mlflow"), password="wrong").close()
 
 
 def test_artifacts_are_proxied_into_the_servers_destination(
