@@ -66,7 +66,8 @@ class SelectiveThreshold:
         coverage: fraction of calibration rows accepted.
         empirical_risk: error rate among accepted calibration rows (0 when none).
         risk_bound: one-sided ``1 - delta`` Clopper–Pearson upper bound of that
-            error rate (``<= target_risk`` whenever ``controlled``; 1 when nothing is accepted).
+            error rate (1 when nothing is accepted; from :func:`choose_threshold`
+            it is ``<= target_risk`` whenever ``controlled``).
         n_calibration: calibration rows.
         n_accepted: calibration rows accepted.
         fwer_method: the family-wise error procedure.
