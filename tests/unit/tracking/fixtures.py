@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from alien.config import PathsConfig
-from tests.project import shrunk_params
+from tests.project import ROOT
 from tests.tiny import tiny_model, tiny_tokenizer
 
 MODEL_NAME = "alien-test"
@@ -113,7 +113,12 @@ def write_workspace(
     (reports / "metrics.json").write_text(json.dumps(METRICS))
     (reports / "grid.json").write_text(json.dumps({"best": {"val_auroc": 0.8, "alpha": 0.1}}))
     write_gate_report(paths, passed=passed, champion=champion)
-    params = shrunk_params(root, paths=vars(paths), registry={"model_name": MODEL_NAME, "experiment": EXPERIMENT})
+    # the shipped params.yaml (register only needs it valid), pointed at this workspace
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["paths"].update(vars(paths))
+    params["registry"].update(
+        model_name=MODEL_NAME, experiment=EXPERIMENT, tracking_uri=f"sqlite:///{root / 'mlflow.db'}"
+    )
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return paths
 
