@@ -34,6 +34,7 @@ from transformers import (
 from alien.backbones import distributed
 from alien.backbones.lora import apply_lora, lora_target_modules
 from alien.backbones.plan import FinetuneOptions, TrainingPlan
+from alien.backbones.progress import FinetuneProgress
 from alien.backbones.records import Record, encode_records, forward_inputs, validate_records
 from alien.task import IGNORE_INDEX, Task, TaskName, get_task
 
@@ -210,6 +211,7 @@ def _train(
             processing_class=tokenizer,
         )
         trainer.remove_callback(PrinterCallback)  # stdout belongs to the stage's JSON summary
+        trainer.add_callback(FinetuneProgress())  # bar with ETA on a TTY, a line per epoch otherwise
         return trainer.train()
 
 
@@ -241,7 +243,8 @@ def _training_arguments(plan: TrainingPlan, output_dir: str) -> TrainingArgument
         report_to="none",
         save_strategy="no",
         eval_strategy="no",
-        logging_strategy="no",
+        logging_strategy="steps",  # the losses feed FinetuneProgress (PrinterCallback is removed)
+        logging_steps=0.05,  # a fraction of the steps: about 20 loss points per run
         disable_tqdm=True,
         dataloader_num_workers=0,
         dataloader_pin_memory=False,
