@@ -1,6 +1,6 @@
 """Stage ``gate``: decide whether the challenger may replace the champion.
 
-Decides on the numbers ``evaluate`` measured: the metrics file and the per-row
+Decides on the numbers ``evaluate`` measured: the per-row
 test scores (:class:`~alien.stages.artifacts.TestScores`) — ALIEN's scores are
 not recomputed. Decides the rules of docs/gates.md (:mod:`alien.evaluation.rules`):
 paired bootstraps on the test rows against the backbone's own uncertainty and
@@ -110,7 +110,7 @@ def run(
     """Write the gate report, decided against the live registry's champion.
 
     Raises:
-        FileNotFoundError: the metrics or the per-row scores are missing (run evaluate).
+        FileNotFoundError: the per-row scores are missing (run evaluate).
         ValueError: the champion is not comparable, or a metric is missing.
         RegistryUnavailableError: the registry cannot be reached.
     """

@@ -119,7 +119,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "gate",
         params=("gates", "registry", "data.task"),
-        deps=("metrics", "scores", "prepared"),
+        deps=("scores", "prepared"),
         outs=(Output("gate_report", cache=False),),
         live=True,
     ),

@@ -28,7 +28,7 @@ from alien.stages.pipeline import ORDER, stage_runner
 from alien.task import get_task
 from tests.project import make_tiny_project
 
-GATES = {"auroc_vs_entropy", "calibration", "champion", "accuracy"}
+GATES = {"vs_backbone", "calibration", "champion"}
 
 
 @dataclass
