@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from alien.core.ensemble import AlienHeadEnsemble
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
 from alien.metrics.error_detection import batched_roc_auc
 from alien.training.batched import BatchedGrid
 from alien.training.early_stopping import EarlyStopping
-from alien.core.ensemble import AlienHeadEnsemble
 from alien.training.optim import Params
 from alien.training.result import GridResult, TrialResult
 from alien.training.search import GridSearch, Selection, axis

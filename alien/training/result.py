@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from alien.core.head import AlienHead
 from alien.core.ensemble import AlienHeadEnsemble
+from alien.core.head import AlienHead
 from alien.training.search import GridPoint, Selection
 
 
