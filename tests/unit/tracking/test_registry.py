@@ -122,29 +122,37 @@ def test_experiment_mode_never_moves_production_aliases(registry: Registry) -> N
     assert registry.aliases() == {}
 
 
+@pytest.mark.parametrize(
+    ("method", "hit"),
+    [
+        ("set_model_version_tag", lambda args: args[2] == "promoted_from"),  # mid-plan
+        ("set_registered_model_alias", lambda args: args[1] == "champion"),  # the last step
+    ],
+)
 def test_an_interrupted_change_is_invisible_to_serving_and_finished_by_the_next_write(
-    registry, monkeypatch
+    registry, monkeypatch, method, hit
 ) -> None:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     _add_versions(registry, 2)
     assert _promote(registry, "1")
-    real = MlflowClient.set_registered_model_alias
+    real = getattr(MlflowClient, method)
 
-    def crash_on_champion(self, name, alias, version):
-        if alias == "champion":
+    def crash(self, *args):
+        if hit(args):
             raise MlflowException("injected: the process died here")
-        return real(self, name, alias, version)
+        return real(self, *args)
 
     with monkeypatch.context() as patch:
-        patch.setattr(MlflowClient, "set_registered_model_alias", crash_on_champion)
+        patch.setattr(MlflowClient, method, crash)
         with pytest.raises(MlflowException, match="injected"):
             registry.promote("2", expected_champion="1", reason="better")
-    assert registry.champion() == "1"  # serving still sees the old champion
+    assert registry.champion() == "1"  # serving still sees the old champion: its move is last
     assert registry.pending_change().action == "promote"
     assert registry.recover().finished == "promote"
     assert registry.aliases() == {"champion": "2", "previous-champion": "1"}
+    assert registry.model_version("2").tags["promoted_from"] == "1"
     assert registry.pending_change() is None and JOURNAL_TAG not in registry.model_tags()
 
 
