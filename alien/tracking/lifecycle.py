@@ -47,9 +47,16 @@ class Promotion:
     reason: str
 
 
+MAX_REASON = 1000  # the journal plan carrying it must fit a 5000-character tag
+
+
 def _require_reason(reason: str) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise ValueError(f"a reason is required (who reads the history needs it), got {reason!r}")
+    if len(reason) > MAX_REASON:
+        raise ValueError(
+            f"the reason is {len(reason)} characters; at most {MAX_REASON} are kept in the history"
+        )
     return reason.strip()
 
 

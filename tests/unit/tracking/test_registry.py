@@ -70,6 +70,8 @@ def test_promotion_is_a_compare_and_set_and_records_who_when_why(registry: Regis
         registry.promote("7", expected_champion="2", reason="x")
     with pytest.raises(ValueError, match="reason is required"):
         registry.promote("3", expected_champion="2", reason=" ")
+    with pytest.raises(ValueError, match="at most 1000"):
+        registry.promote("3", expected_champion="2", reason="x" * 1001)
 
 
 def test_rollback_pins_marks_not_eligible_and_walks_back(registry: Registry) -> None:
