@@ -305,3 +305,22 @@ def test_champion_pyfunc_and_load_champion_match_in_process_predictions(workspac
     loaded = load_champion(CFG)
     assert loaded is not None and loaded[0] == "1"
     np.testing.assert_allclose(loaded[1].predict(TEXTS).uncertainty, expected.uncertainty, rtol=0, atol=1e-6)
+
+
+def test_the_nightly_run_after_a_rollback_keeps_it(workspace) -> None:
+    register.run(CFG, workspace)
+    _new_data(workspace, "second film")
+    write_gate_report(workspace, passed=True, champion=V1)
+    assert register.run(CFG, workspace).promoted  # v2
+    with _registry().lock(timeout=5):
+        _registry().rollback(reason="v2 is wrong")
+    # the same model and data again, its gate passing against the restored v1
+    nightly = register.run(CFG, workspace)
+    assert (nightly.version, nightly.reused, nightly.promoted, nightly.champion_version) == (
+        "2",
+        True,
+        False,
+        "1",
+    )
+    assert "not eligible" in nightly.reason and "v2 is wrong" in nightly.reason
+    assert _state() == ({"1", "2"}, {"champion": "1", "challenger": "2", "rolled-back": "2"})
