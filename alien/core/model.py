@@ -1,10 +1,8 @@
-"""The deployable model: a fine-tuned classifier plus its ALIEN head.
+"""The deployable model: a fine-tuned classifier plus its ALIEN head, in one backbone forward.
 
-One backbone forward per batch: the classifier head gives labels and
-probabilities, the ALIEN head gives the uncertainty u from the same captured
-features; an optional monotone calibration map turns u into a probability of
-error, and an optional abstention rule flags the rows to refuse. Saved as a
-plain folder (safetensors + JSON, no pickle): see :mod:`alien.core.deployable`.
+The ALIEN head gives u from the captured features; an optional monotone calibration map turns u
+into a probability of error and an optional abstention rule flags the rows to refuse. Saved as
+plain files (safetensors + JSON): see :mod:`alien.core.deployable`.
 """
 
 from __future__ import annotations
@@ -40,22 +38,10 @@ from alien.core.ensemble import AlienHeadEnsemble
 from alien.core.entities import Aggregate, Entity, entities_per_example
 from alien.core.head import AlienHead
 from alien.core.head_builder import build_alien_head, head_spec, num_labels_of
-from alien.core.prediction import Prediction
+from alien.core.prediction import Prediction, check_predict_inputs
 from alien.core.tokenization import IGNORE_INDEX
 from alien.core.uncertainty import UncertaintyKind
 from alien.task import TaskName, get_task
-
-# The folder layout lives in alien.core.deployable; its names are re-exported for callers.
-__all__ = [
-    "BACKBONE_DIR",
-    "CALIBRATION_FILE",
-    "CONFIG_FILE",
-    "FORMAT_VERSION",
-    "HEAD_FILE",
-    "AlienClassifier",
-    "Prediction",
-    "read_metadata",
-]
 
 
 class AlienClassifier:
@@ -146,19 +132,6 @@ class AlienClassifier:
         u = self.head(z.reshape(-1, z.shape[-1]).float())
         return logits, u.reshape(logits.shape[:-1])
 
-    def _check_inputs(self, inputs: Sequence[Any]) -> None:
-        if isinstance(inputs, str):
-            raise TypeError("predict takes a sequence of inputs, got a single string; wrap it in a list")
-        if len(inputs) == 0:
-            raise ValueError("no inputs to predict")
-        for i, x in enumerate(inputs):
-            if not get_task(self.task).is_token and not isinstance(x, str):
-                raise TypeError(f"input {i} must be a string, got {x!r:.80} ({type(x).__name__})")
-            if get_task(self.task).is_token and (
-                isinstance(x, str) or not all(isinstance(w, str) for w in x)
-            ):
-                raise TypeError(f"input {i} must be a list of word strings, got {x!r:.80}")
-
     def predict(self, inputs: Sequence[str] | Sequence[Sequence[str]], *, batch_size: int = 32) -> Prediction:
         """Labels, probabilities and ALIEN uncertainty.
 
@@ -176,7 +149,7 @@ class AlienClassifier:
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self._check_inputs(inputs)
+        check_predict_inputs(inputs, self.task)
         token = get_task(self.task).is_token
         device = next(self.model.parameters()).device
         parts: dict[str, list[torch.Tensor]] = {"logits": [], "u": [], "example_ids": [], "word_ids": []}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from alien.task import get_task
 
 
 @dataclass(frozen=True)
@@ -41,3 +45,22 @@ class Prediction:
     def label_strings(self) -> list[str]:
         """The predicted class names, one per row."""
         return [self.label_names[i] for i in self.labels]
+
+
+def check_predict_inputs(inputs: Sequence[Any], task: str) -> None:
+    """Refuse what ``predict`` cannot take: a bare string, nothing, or inputs of the wrong type.
+
+    Raises:
+        TypeError: a single string, or an input that is not a text (a list of words for tokens).
+        ValueError: no inputs.
+    """
+    if isinstance(inputs, str):
+        raise TypeError("predict takes a sequence of inputs, got a single string; wrap it in a list")
+    if len(inputs) == 0:
+        raise ValueError("no inputs to predict")
+    token = get_task(task).is_token
+    for i, x in enumerate(inputs):
+        if not token and not isinstance(x, str):
+            raise TypeError(f"input {i} must be a string, got {x!r:.80} ({type(x).__name__})")
+        if token and (isinstance(x, str) or not all(isinstance(w, str) for w in x)):
+            raise TypeError(f"input {i} must be a list of word strings, got {x!r:.80}")

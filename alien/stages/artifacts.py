@@ -24,8 +24,8 @@ import numpy as np
 import yaml
 
 from alien.config import PathsConfig
+from alien.core.deployable import read_metadata
 from alien.core.feature_set import FeatureSet
-from alien.core.model import read_metadata
 from alien.data.io import atomic_file
 
 _META = "meta"

@@ -114,7 +114,7 @@ def load_inputs(paths: PathsConfig, *, params_file: str | Path = "params.yaml") 
         FileNotFoundError: the deployable folder, metrics, gate report or raw data is missing.
         ValueError: a file has the wrong content (the message names the file and the key).
     """
-    from alien.core.model import CONFIG_FILE
+    from alien.core.deployable import CONFIG_FILE
     from alien.stages.artifacts import data_version
 
     deployable = Path(paths.deployable)
@@ -169,10 +169,9 @@ def _log_and_register(
     """One MLflow run (ended FAILED on any error) that logs everything and registers the version."""
     import mlflow
 
-    from alien.core.model import read_metadata
-    from alien.evaluation.model_card import render_model_card
-    from alien.tracking.lifecycle import comparison_warnings
+    from alien.core.deployable import read_metadata
     from alien.tracking.pyfunc import log_alien_model
+    from alien.tracking.run_context import execution_name, log_run_context, name_run, review_card
     from alien.tracking.run_logging import lineage_tags, log_pipeline_run, version_tags
 
     lineage = lineage_tags(data_version=inputs.data_version, gate_passed=bool(inputs.gate_report["passed"]))
@@ -181,7 +180,8 @@ def _log_and_register(
         dataset=str((inputs.params.get("data") or {}).get("source", "")), gate_passed=bool(inputs.gate_report["passed"]),
     )  # fmt: skip
     grid, gate_md = Path(paths.grid), Path(paths.gate_report).with_suffix(".md")
-    run_id = mlflow.start_run(run_name=f"{cfg.model_name}-register").info.run_id
+    metadata, data = read_metadata(inputs.deployable), inputs.params.get("data") or {}
+    run_id = mlflow.start_run(run_name=execution_name(inputs.params, None)).info.run_id
     try:
         log_pipeline_run(
             params=inputs.params, metrics=inputs.metrics, tags={**lineage, "alien.registration_token": token},
@@ -189,14 +189,16 @@ def _log_and_register(
             files=[paths.gate_report, gate_md, paths.metrics, params_file, "dvc.lock", grid],
             folders={"plots": paths.plots},
         )  # fmt: skip
+        log_run_context(
+            prepared=paths.prepared, backbone=paths.backbone, task=str(metadata.get("task", "")),
+            dataset=str(data.get("source", "")), data_version=inputs.data_version,
+        )  # fmt: skip
         info = log_alien_model(inputs.deployable)
-        plot_uris = {
-            p.name: f"runs:/{run_id}/plots/{p.name}" for p in sorted(Path(paths.plots).glob("*.png"))
-        }
-        card = render_model_card(
-            inputs.gate_report, inputs.metrics, data_version=inputs.data_version, params=inputs.params,
-            champion=inputs.gate_report.get("champion"), plot_uris=plot_uris,
-            title=f"{cfg.model_name} — ALIEN classifier", warnings=comparison_warnings(reg, tags),
+        card = review_card(
+            reg, run_id=run_id, plots=paths.plots, lineage=lineage, metadata=metadata,
+            gate_report=inputs.gate_report, metrics=inputs.metrics, data_version=inputs.data_version,
+            params=inputs.params, champion=inputs.gate_report.get("champion"),
+            title=f"{cfg.model_name} — ALIEN classifier",
         )  # fmt: skip
         mlflow.log_text(card, "model_card.md")
         promote, reason = _decision(inputs.gate_report, cfg)
@@ -213,6 +215,7 @@ def _log_and_register(
                 "promoted": str(registration.promotion.promoted).lower(),
             }
         )
+        name_run(run_id, inputs.params, registration.version)
     except BaseException:
         _end_run("FAILED")
         raise

@@ -130,8 +130,8 @@ def log_alien_model(model_dir: str | Path, *, name: str = "model", batch_size: i
     Raises:
         FileNotFoundError: ``model_dir`` is not an AlienClassifier folder.
     """
+    from alien.core.deployable import read_metadata
     from alien.core.entities import is_bio_scheme
-    from alien.core.model import read_metadata
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
