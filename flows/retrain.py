@@ -4,14 +4,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from prefect import Task, flow
+from prefect import Task, flow, runtime
 from prefect.artifacts import create_markdown_artifact
 
 from alien.config import Params, load_params
 from alien.evaluation.summary import render_run_summary
+from alien.tracking.run_context import ENV_FLOW_RUN_ID, ENV_FLOW_RUN_URL, ENV_STAGE_SECONDS
 from tasks.data_version import version_data_task
 from tasks.registry import registry_state_task
 from tasks.stages import (
@@ -33,6 +38,27 @@ def _run(stage_task: Task[[Params, str, str], Any], p: Params, params_path: str,
     return dict(stage_task(p, params_path, root, return_state=True).result())
 
 
+@contextmanager
+def _handed_to_register(stages: list[dict[str, Any]]) -> Iterator[None]:
+    """What register logs on its MLflow run but cannot see (``alien`` never imports Prefect):
+    the earlier stages' seconds and this flow run's id and UI link, as environment variables."""
+    given = {
+        ENV_STAGE_SECONDS: json.dumps({s["stage"]: s["seconds"] for s in stages}),
+        ENV_FLOW_RUN_ID: str(runtime.flow_run.id or ""),
+        ENV_FLOW_RUN_URL: str(runtime.flow_run.ui_url or ""),
+    }
+    before = {name: os.environ.get(name) for name in given}
+    os.environ.update(given)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @flow(name="retrain", log_prints=True)
 def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[str, Any]:
     """Retrain, align, gate and register; returns what each stage did and the registry's state.
@@ -44,8 +70,10 @@ def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[st
     root = str(Path.cwd())
     stages = [_run(fetch_task, p, params_path, root), _run(prepare_task, p, params_path, root)]
     data_version = version_data_task(p.paths, root, push_to_remote=push_data)
-    for stage_task in (finetune_task, features_task, align_task, evaluate_task, gate_task, register_task):
+    for stage_task in (finetune_task, features_task, align_task, evaluate_task, gate_task):
         stages.append(_run(stage_task, p, params_path, root))
+    with _handed_to_register(stages):
+        stages.append(_run(register_task, p, params_path, root))
     version = (stages[-1]["result"] or {}).get("version")
     registry = registry_state_task(p.registry, None if version is None else str(version))
     summary = render_run_summary(

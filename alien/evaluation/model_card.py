@@ -101,6 +101,55 @@ def _metrics_table(metrics: Mapping[str, Any], champion: Mapping[str, Any] | Non
     return lines
 
 
+def identity_warnings(identity: Mapping[str, Any], champion: Mapping[str, Any] | None) -> list[str]:
+    """Warnings when this version predicts another label set, or another task, than the champion.
+
+    Args:
+        identity: this version's ``task`` and ``labels`` (a list or comma-separated).
+        champion: the champion's ``version``, ``task`` and ``labels``, or ``None``.
+
+    >>> identity_warnings({"task": "t", "labels": ["a", "b"]}, {"version": "3", "task": "t", "labels": "a,b,c"})
+    ["the label set (a,b) differs from champion v3's (a,b,c): its metrics and this version's are not comparable"]
+    """
+    if not champion:
+        return []
+    out = []
+    for key, what in (("labels", "label set"), ("task", "task")):
+        ours, theirs = _joined(identity.get(key)), _joined(champion.get(key))
+        if theirs and ours != theirs:
+            out.append(
+                f"the {what} ({ours or '?'}) differs from champion v{champion.get('version', '?')}'s "
+                f"({theirs}): its metrics and this version's are not comparable"
+            )
+    return out
+
+
+def _joined(value: Any) -> str:
+    if value is None:
+        return ""
+    return ",".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def _data_lines(data_version: Mapping[str, Any] | str, metrics: Mapping[str, Any]) -> list[str]:
+    if isinstance(data_version, Mapping):
+        lines = [
+            f"- raw data `{data_version.get('path', '?')}`: md5 `{data_version.get('md5', '?')}` "
+            f"(from {data_version.get('source', '?')})"
+        ]
+    else:
+        lines = [f"- data version: `{data_version}`"]
+    rows = metrics.get("rows") or {}
+    return lines + (["- " + ", ".join(f"{k}: {v}" for k, v in rows.items())] if rows else [])
+
+
+def _plot_lines(plot_uris: Mapping[str, str]) -> list[str]:
+    """Each plot inline (the UI renders ``<img>`` from a relative URL) and as a link to the full image."""
+    lines = ["", "## Plots", ""]
+    for name, uri in sorted(plot_uris.items()):
+        lines += [f"**{_cell(name)}** ([open]({uri}))", "", f"![{_cell(name)}]({uri})", ""]
+    return lines
+
+
 def render_model_card(
     gate_report: Mapping[str, Any],
     metrics: Mapping[str, Any],
@@ -111,6 +160,9 @@ def render_model_card(
     plot_uris: Mapping[str, str],
     title: str = "ALIEN classifier",
     warnings: Sequence[str] = (),
+    identity: Mapping[str, Any] | None = None,
+    champion_identity: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, str] | None = None,
 ) -> str:
     """Markdown a reviewer can decide from.
 
@@ -122,13 +174,18 @@ def render_model_card(
         params: ``params.yaml`` as a (nested or flattened) mapping.
         champion: the champion compared against (``version`` plus its metrics,
             flat or under ``metrics``), or ``None`` for the first model.
-        plot_uris: plot name → URI (e.g. ``runs:/<id>/plots/reliability.png``).
+        plot_uris: plot name → URL the MLflow UI resolves (see
+            :func:`alien.tracking.run_context.plot_links`); shown inline and as links.
         title: the card's heading.
-        warnings: lines a reviewer must see first (e.g. the label set differs from the champion's).
+        warnings: lines a reviewer must see first.
+        identity: this version's ``task`` and ``labels``; with ``champion_identity``
+            (the live champion's ``version``, ``task``, ``labels``) a difference becomes a warning.
+        champion_identity: see ``identity``.
+        provenance: label → text (run, git commit and dirty flag, Prefect flow run), listed under "Provenance".
 
     Returns:
-        The card: verdict, gate table, metrics table (ALIEN, every baseline, the
-        champion), data version, key params, plot links.
+        The card: warnings, verdict, gate table, metrics table (ALIEN, every baseline,
+        the champion), data version, key params, provenance, plots.
 
     Raises:
         ValueError: ``gate_report`` has no boolean ``passed``.
@@ -141,33 +198,23 @@ def render_model_card(
         if passed
         else "❌ **FAILED** a gate — not eligible for promotion; the champion is unchanged"
     )
+    warned = [*identity_warnings(identity or {}, champion_identity), *warnings]
     lines = [f"# {title}", ""]
-    lines += [f"> ⚠️ **Warning:** {_cell(w)}" for w in warnings] + ([""] if warnings else [])
+    lines += [f"> ⚠️ **Warning:** {_cell(w)}" for w in warned] + ([""] if warned else [])
     lines += [f"**Gate verdict:** {verdict}", "", "## Gates", "", *_gate_table(gate_report)]
     lines += ["", "## Metrics (test split)", "", *_metrics_table(metrics, champion), ""]
     lines += [
         "ROC-AUC / PR-AUC / PRR / AURC: how well the uncertainty detects misclassifications; "
         "ECE / Brier: calibration of 1 − uncertainty as the probability of being right.",
-        "",
-        "## Data",
-        "",
-    ]
-    if isinstance(data_version, Mapping):
-        lines.append(
-            f"- raw data `{data_version.get('path', '?')}`: md5 `{data_version.get('md5', '?')}` "
-            f"(from {data_version.get('source', '?')})"
-        )
-    else:
-        lines.append(f"- data version: `{data_version}`")
-    rows = metrics.get("rows") or {}
-    if rows:
-        lines.append("- " + ", ".join(f"{k}: {v}" for k, v in rows.items()))
+        "", "## Data", "", *_data_lines(data_version, metrics),
+    ]  # fmt: skip
     flat = _flatten(params)
     lines += ["", "## Key parameters", "", "| param | value |", "|---|---|"]
     lines += [f"| {key} | {_cell(flat[key])} |" for key in KEY_PARAMS if key in flat]
+    if provenance:
+        lines += ["", "## Provenance", "", *(f"- {k}: {v}" for k, v in provenance.items())]
     if plot_uris:
-        lines += ["", "## Plots", ""]
-        lines += [f"- [{name}]({uri})" for name, uri in sorted(plot_uris.items())]
+        lines += _plot_lines(plot_uris)
     return "\n".join(lines) + "\n"
 
 

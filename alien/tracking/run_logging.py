@@ -3,7 +3,8 @@
 Params are ``params.yaml`` flattened (``align.alphas``); metrics are the
 numeric leaves of ``metrics.json`` with the method as prefix (``alien.roc_auc``,
 ``entropy.ece``, ``task.accuracy``) plus per-stage metrics (``align.best.val_auroc``);
-tags carry the lineage (data version, git commit, library versions, gate verdict).
+tags carry the lineage (data version, git commit and whether the tree was dirty, library
+versions, gate verdict). :mod:`alien.tracking.run_context` adds what a reviewer needs beside.
 """
 
 from __future__ import annotations
@@ -84,15 +85,27 @@ def run_params(params: Mapping[str, Any]) -> dict[str, str]:
     return {_metric_name(k): str(v)[:_PARAM_VALUE_LIMIT] for k, v in flatten(params).items()}
 
 
-def git_commit(root: str | Path = ".") -> str:
-    """``git rev-parse HEAD`` in ``root``, or ``"unknown"`` outside git."""
+def _git(root: str | Path, *args: str) -> str | None:
+    """``git <args>``'s stdout in ``root``, or ``None`` outside git (or without git)."""
     try:
         done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=False
         )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else "unknown"
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_commit(root: str | Path = ".") -> str:
+    """``git rev-parse HEAD`` in ``root``, or ``"unknown"`` outside git."""
+    return (_git(root, "rev-parse", "HEAD") or "").strip() or "unknown"
+
+
+def git_dirty(root: str | Path = ".") -> str:
+    """``"true"`` when ``git status --porcelain`` lists anything (the commit alone does not say what ran),
+    ``"false"`` for a clean tree, ``"unknown"`` outside git."""
+    status = _git(root, "status", "--porcelain")
+    return "unknown" if status is None else str(bool(status.strip())).lower()
 
 
 def library_versions() -> dict[str, str]:
@@ -115,6 +128,7 @@ def lineage_tags(
         "data_version_source": data_version.get("source", "unknown"),
         "data_path": data_version.get("path", ""),
         "git_commit": git_commit(root),
+        "git_dirty": git_dirty(root),
         "gate_passed": str(gate_passed).lower(),
     }
     tags.update({f"version.{name}": v for name, v in library_versions().items()})

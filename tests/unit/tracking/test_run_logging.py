@@ -35,3 +35,37 @@ def test_pip_requirements_pin_core_deps_without_local_suffix() -> None:
     assert {"torch", "transformers", "safetensors", "numpy", "pandas", "mlflow", "cloudpickle"} <= names
     assert all("==" in r and "+" not in r for r in reqs)
     assert not names & {"prefect", "dvc", "pytest"}  # optional extras are not serving deps
+
+
+def test_git_dirty_follows_git_status(tmp_path) -> None:
+    import subprocess
+
+    from alien.tracking.run_logging import git_dirty
+
+    assert git_dirty(tmp_path) == "unknown"
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    assert git_dirty(tmp_path) == "false"
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    assert git_dirty(tmp_path) == "true"
+
+
+def test_run_name_timings_and_plot_links(tmp_path, monkeypatch) -> None:
+    import json
+
+    import pytest
+
+    from alien.tracking.run_context import ENV_STAGE_SECONDS, plot_links, run_name, stage_seconds
+
+    assert run_name(dataset="package:trec", backbone="package:minilm", version="3") == "trec · minilm · v3"
+    assert run_name(dataset="/d/rt.csv", backbone="org/bert-x", version=None) == "rt · bert-x · registering"
+    monkeypatch.delenv(ENV_STAGE_SECONDS, raising=False)
+    assert stage_seconds({"seconds": 20.5}) == {"finetune": 20.5} and stage_seconds(None) == {}
+    monkeypatch.setenv(ENV_STAGE_SECONDS, json.dumps({"fetch": 0.2, "finetune": 30, "note": "x"}))
+    assert stage_seconds({"seconds": 20.5}) == {"fetch": 0.2, "finetune": 30.0}
+    (tmp_path / "reliability.png").write_bytes(b"png")
+    (tmp_path / "reliability.json").write_text("{}")
+    assert plot_links("abc123", tmp_path) == {
+        "reliability.png": "get-artifact?path=plots/reliability.png&run_uuid=abc123"
+    }
+    with pytest.raises(ValueError, match="run_id"):
+        plot_links("runs:/x", tmp_path)
