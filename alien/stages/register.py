@@ -5,14 +5,12 @@ Order of work (``docs/registry.md`` has the reasoning):
 1. validate every input (deployable folder, metrics, gate report, raw data) and
    derive the registration *token* from them — nothing is touched before this passes;
 2. configure tracking (one fast probe; the only place that creates an experiment);
-3. take the registry lock, finish or clean up whatever an interrupted run left
-   (:meth:`Registry.recover`), and return the version a previous attempt with the
-   same token registered, if there is one — a retry never registers twice;
-4. otherwise one MLflow run (params, metrics, lineage, artifacts, the pyfunc model,
-   the model card), then :meth:`Registry.register_version`: a pending version, then
-   one commit that moves ``challenger`` and, if the gate passed and the champion is
-   still the one the gate compared with (compare-and-set, not pinned, production
-   mode), ``champion``;
+3. under the registry lock, repair what an interrupted run left (:meth:`Registry.recover`)
+   and reuse the version registered with the same token, if any (never twice);
+4. otherwise one MLflow run (params, metrics, lineage, artifacts, pyfunc model, card),
+   then :meth:`Registry.register_version`: a pending version, then one commit moving
+   ``challenger`` and — gate passed, champion unchanged since the gate (compare-and-set),
+   not pinned, production mode — ``champion``;
 5. write ``paths.registration`` from the live registry, still under the lock.
 
 A failure ends the MLflow run FAILED; the registry keeps its previous state or the
