@@ -45,8 +45,11 @@ def _read_texts(source: str) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from alien.stages.preflight import preflight
+    from alien.stages.run_lock import project_run_lock
 
     report = preflight(args.params)  # seconds, before any Prefect server starts
+    with project_run_lock("."):  # refuse at once if another run holds the project (the flow re-takes it)
+        pass
     checked = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
     print(f"pre-flight passed ({checked})", file=sys.stderr)
     from flows.retrain import retrain

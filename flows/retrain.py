@@ -16,6 +16,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from alien.config import Params, load_params
 from alien.evaluation.summary import render_run_summary
+from alien.stages.run_lock import project_run_lock
 from alien.tracking.run_context import ENV_FLOW_RUN_ID, ENV_FLOW_RUN_URL, ENV_STAGE_SECONDS
 from tasks.data_version import version_data_task
 from tasks.registry import registry_state_task
@@ -68,6 +69,11 @@ def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[st
     """
     p = load_params(params_path)
     root = str(Path.cwd())
+    with project_run_lock(root):
+        return _retrain(p, params_path, root, push_data=push_data)
+
+
+def _retrain(p: Params, params_path: str, root: str, *, push_data: bool) -> dict[str, Any]:
     stages = [_run(fetch_task, p, params_path, root), _run(prepare_task, p, params_path, root)]
     data_version = version_data_task(p.paths, root, push_to_remote=push_data)
     for stage_task in (finetune_task, features_task, align_task, evaluate_task, gate_task):
