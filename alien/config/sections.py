@@ -217,7 +217,7 @@ class CalibrationConfig:
     Both are fitted on ``split`` (held-out rows the head was not trained on; never test).
     """
 
-    method: str = "platt"
+    method: str = "centred_isotonic"
     split: Literal["validation", "alignment"] = "validation"
     target_risk: float = 0.1
     delta: float = 0.1
