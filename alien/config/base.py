@@ -6,7 +6,9 @@ checks its own ranges.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -93,14 +95,13 @@ def _coerce(value: Any, hint: Any, key: str) -> Any:
     if hint is Any:
         return value
     if hint is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            if isinstance(value, str):
-                try:
-                    return float(value)  # YAML reads "1e-4" as a string
-                except ValueError:
-                    pass
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
+        number: float | None = None
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            with contextlib.suppress(ValueError, OverflowError):  # YAML reads "1e-4" as a string
+                number = float(value)
+        if number is None or not math.isfinite(number):  # .inf / nan would pass most range checks
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
+        return number
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")

@@ -18,6 +18,7 @@ classification they hold lists of tokens and of tags (strings or ints).
 
 from __future__ import annotations
 
+import io
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from alien.task import get_task
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".json", ".parquet")
 CONLL_SUFFIXES = (".conll", ".txt")
+_SHOWN_ROWS = 5  # rows named in an error message
 
 
 def load_source(config: DataConfig, *, cache_dir: Path | None = None) -> RawDataset:
@@ -95,15 +97,43 @@ def read_table(path: Path) -> pd.DataFrame:
 def read_texts(path: Path, *, column: str = "text") -> list[str]:
     """Texts to predict on: ``column`` of a table file, else one non-empty line per text.
 
+    A CSV is read as text (``"007"`` stays ``"007"``, ``"NA"`` stays ``"NA"``); an empty
+    line inside it is a blank row, empty lines at its end are ignored. A table cell that
+    is blank, whitespace only, null or not a string is refused, naming its rows, so that
+    ``alien predict`` stops before any model is loaded.
+
     Raises:
-        ValueError: a table file without ``column`` (the message lists the columns present).
+        ValueError: a table file without ``column`` (the message lists the columns present),
+            a file that cannot be parsed, or blank/null/non-string cells (the message names the rows).
     """
-    if path.suffix.lower() in (".csv", ".parquet", ".jsonl", ".json"):
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if suffix == ".csv":
+        try:
+            body = path.read_text(encoding="utf-8").rstrip("\r\n")  # blank lines at the end are no rows
+            frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, skip_blank_lines=False)
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"could not read {path} as csv: {exc}") from exc
+    else:
         frame = read_table(path)
-        if column not in frame.columns:
-            raise ValueError(f"{path} has no {column!r} column (columns: {list(frame.columns)})")
-        return frame[column].astype(str).tolist()
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if column not in frame.columns:
+        raise ValueError(f"{path} has no {column!r} column (columns: {list(frame.columns)})")
+    values = frame[column].tolist()
+    blank = [i for i, v in enumerate(values) if _is_missing(v) or (isinstance(v, str) and not v.strip())]
+    typed = [i for i, v in enumerate(values) if not _is_missing(v) and not isinstance(v, str)]
+    for rows, what in ((blank, "blank or null"), (typed, "non-string")):
+        if rows:
+            raise ValueError(
+                f"{len(rows)} row(s) of {path} have a {what} {column!r} cell (rows {rows[:_SHOWN_ROWS]}, "
+                "counted from 0 after the header); fill or remove them"
+            )
+    return values
+
+
+def _is_missing(value: Any) -> bool:
+    """``None``, NaN, ``pd.NA`` or ``NaT`` (what pandas makes of an empty cell)."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def _from_file(path: Path, config: DataConfig) -> RawDataset:
