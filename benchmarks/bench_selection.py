@@ -12,8 +12,15 @@ bce} x ``top_k`` in {1, 3}. Printed side by side: ROC-AUC of u on the score half
 and Brier / ECE (15 bins) of the confidence after a Platt map on logit(u) fitted
 on the selection half.
 
-    python benchmarks/bench_selection.py            # ~10 min on 2 cores once features are cached
-    python benchmarks/bench_selection.py --features-only
+    python benchmarks/bench_selection.py                  # every cell (builds missing features first)
+    python benchmarks/bench_selection.py --features-only  # only build/cache the features
+    python benchmarks/bench_selection.py --datasets trec --seeds 42 --out selection_trec
+    python benchmarks/bench_selection.py --seeds --merge benchmarks/results/selection_*.json  # tabulate
+
+Runtime: the 4 grid fits of one cell (27 configs each, ~375 alignment rows) took 740 s
+at a load average of ~12 on the 2 shared cores (a few seconds each when idle, judging
+from ``bench_grid.py``: 71 s for 10,000 rows); building one cell's features took 57 min
+at that load (~70 s idle, ``benchmarks/results/matrix.json`` timings).
 
 Writes ``benchmarks/results/selection.json`` and ``benchmarks/results/selection.md``.
 """
@@ -77,14 +84,8 @@ def _features_key(raw: dict[str, Any]) -> str:
 def _shared_cell(dataset: str, seed: int, key: str) -> Path | None:
     """A cell of another benchmark (same stamp = same data, backbone and fine-tuning params), if built."""
     runs = ROOT / "benchmarks" / "runs"
-    # bench_calibration stamps its cells with a digest of the same settings, spelled as a spec
-    spec = {
-        "dataset": dataset,
-        "rows": ROWS,
-        "seed": seed,
-        "finetune": FINETUNE,
-        "backbone": "package:minilm",
-    }
+    # bench_calibration stamps its cells with a digest of the same settings, spelled as a list
+    spec = [dataset, ROWS, seed, FINETUNE, "package:minilm"]
     spec_key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
     for cell, keys in (
         (RUNS / f"{dataset}-s{seed}", {key}),
@@ -154,8 +155,8 @@ def score(head: AlienHead | AlienHeadEnsemble, select: FeatureSet, held: Feature
     }
 
 
-def run_cell(dataset: str, seed: int) -> list[dict[str, Any]]:
-    """Every (fold, selection, top_k) of one (dataset, seed): scores on the held-out half."""
+def run_cell(dataset: str, seed: int, *, splits: int = 1) -> list[dict[str, Any]]:
+    """Every (split, fold, selection, top_k) of one (dataset, seed): scores on the held-out half."""
     cell = build_cell(dataset, seed)
     raw = _params(dataset, seed)
     paths = raw["paths"]
@@ -165,33 +166,48 @@ def run_cell(dataset: str, seed: int) -> list[dict[str, Any]]:
     head = build_alien_head(model, kind="entropy")
     align = {k: v for k, v in raw["align"].items() if k not in ("uncertainty", "train_split")}
     align.update({"top_k": max(TOP_KS)})
-    a, b = halves(validation.errors, seed=seed)
     rows = []
-    for fold, (sel_rows, held_rows) in enumerate(((a, b), (b, a))):
-        select, held = validation.subset(sel_rows), validation.subset(held_rows)
-        rows.append({"fold": fold, "variant": "entropy", **score(head, select, held)})
-        for selection in SELECTIONS:
-            start = time.perf_counter()
-            result = fit_alien(head, train, select, **{**align, "selection": selection})
-            seconds = time.perf_counter() - start
-            print(
-                f"  {dataset} s{seed} fold {fold} {selection}: {seconds:.0f} s, winner {result.best.point}",
-                flush=True,
+    for split in range(splits):
+        a, b = halves(validation.errors, seed=seed + 1000 * split)
+        for fold, (sel_rows, held_rows) in enumerate(((a, b), (b, a))):
+            tag = {"split": split, "fold": fold}
+            rows += _run_fold(
+                head, train, validation.subset(sel_rows), validation.subset(held_rows), align, tag
             )
-            assert isinstance(result.head, AlienHeadEnsemble)
-            for k in TOP_KS:
-                chosen = (
-                    result.head.members[0] if k == 1 else AlienHeadEnsemble(list(result.head.members[:k]))
-                )
-                variant = f"{selection}/top{k}"
-                rows.append(
-                    {"fold": fold, "variant": variant, "seconds": seconds, **score(chosen, select, held)}
-                )
     for row in rows:
         row.update(
             {"dataset": dataset, "seed": seed, "train_rows": len(train), "validation_rows": len(validation)}
         )
     return rows
+
+
+def _run_fold(
+    head: AlienHead,
+    train: FeatureSet,
+    select: FeatureSet,
+    held: FeatureSet,
+    align: dict[str, Any],
+    tag: dict[str, int],
+) -> list[dict[str, Any]]:
+    """The entropy baseline and every (selection, top_k) trained on ``train``, selected on ``select``."""
+    rows = [{**tag, "variant": "entropy", **score(head, select, held)}]
+    for selection in SELECTIONS:
+        start = time.perf_counter()
+        result = fit_alien(head, train, select, **{**align, "selection": selection})
+        seconds = time.perf_counter() - start
+        print(f"  {tag} {selection}: {seconds:.0f} s, winner {result.best.point}", flush=True)
+        assert isinstance(result.head, AlienHeadEnsemble)
+        for k in TOP_KS:
+            members = list(result.head.members[:k])
+            chosen = members[0] if k == 1 else AlienHeadEnsemble(members)
+            rows.append(
+                {**tag, "variant": f"{selection}/top{k}", "seconds": seconds, **score(chosen, select, held)}
+            )
+    return rows
+
+
+def _run(row: dict[str, Any]) -> tuple[int, int, int]:
+    return (row["seed"], row.get("split", 0), row["fold"])
 
 
 def _mean_std(values: list[float]) -> str:
@@ -202,7 +218,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     out = [
         "Validation-only evidence: head trained on the alignment split; validation cut in two stratified "
         "halves, grid early-stopped and selected on one, scored on the other, then swapped "
-        f"(seeds {list(SEEDS)} x 2 folds = 6 runs per cell; mean ± std). Brier/ECE: confidence "
+        "(runs = seeds x half-splits x 2 folds; mean ± std over runs). Brier/ECE: confidence "
         "1 − g(u), g = Platt on logit(u) fitted on the selection half; raw_*: 1 − u. "
         "'wins' = runs where the variant beats the paper's roc_auc/top1 on that metric.",
         "",
@@ -213,19 +229,23 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
         if not sub:
             continue
         n_val = sorted({r["validation_rows"] for r in sub})
-        out += [f"### {dataset} (validation rows per seed {n_val}, halves of ~{n_val[0] // 2})", ""]
+        runs = sorted({_run(r) for r in sub})
+        seeds = sorted({r[0] for r in runs})
+        out += [
+            f"### {dataset}: {len(runs)} runs, seeds {seeds}, validation rows per seed {n_val} "
+            f"(halves of ~{n_val[0] // 2})",
+            "",
+        ]
         out += ["| variant | " + " | ".join(METRICS) + " | wins roc_auc / brier / ece |"]
         out += ["|---|" + "---|" * (len(METRICS) + 1)]
-        paper = {(r["seed"], r["fold"]): r for r in sub if r["variant"] == PAPER}
+        paper = {_run(r): r for r in sub if r["variant"] == PAPER}
         for v in variants:
             vr = [r for r in sub if r["variant"] == v]
             cells = [_mean_std([r[m] for r in vr]) for m in METRICS]
             wins = []
             for m in ("roc_auc", "brier", "ece"):
                 better = [
-                    (r[m] < paper[(r["seed"], r["fold"])][m])
-                    if m in LOWER_IS_BETTER
-                    else (r[m] > paper[(r["seed"], r["fold"])][m])
+                    (r[m] < paper[_run(r)][m]) if m in LOWER_IS_BETTER else (r[m] > paper[_run(r)][m])
                     for r in vr
                 ]
                 wins.append(f"{sum(better)}/{len(better)}")
@@ -240,8 +260,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--features-only", action="store_true", help="build the cached features and stop")
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    parser.add_argument(
+        "--seeds", nargs="*", type=int, default=list(SEEDS), help="none: only tabulate --merge"
+    )
     parser.add_argument("--built-only", action="store_true", help="skip cells whose features are not cached")
+    parser.add_argument(
+        "--splits", type=int, default=1, help="random stratified half-splits per cell (2 folds each)"
+    )
+    parser.add_argument(
+        "--merge", nargs="*", default=[], help="earlier selection JSON files to tabulate with"
+    )
+    parser.add_argument("--out", default="selection", help="results name under benchmarks/results/")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     cells = [(d, s) for s in args.seeds for d in args.datasets]  # seeds outer: both datasets early
@@ -253,15 +282,17 @@ def main(argv: list[str] | None = None) -> None:
         print(f"features {dataset} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
     if args.features_only:
         return
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = [r for path in args.merge for r in json.loads(Path(path).read_text())]
     results = ROOT / "benchmarks" / "results"
     for dataset, seed in cells:
         t0 = time.perf_counter()
-        rows += run_cell(dataset, seed)
+        rows += run_cell(dataset, seed, splits=args.splits)
         print(f"selection {dataset} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-        (results / "selection.json").write_text(json.dumps(rows, indent=1) + "\n")
-    md = to_markdown(rows) + f"\nTotal runtime {time.perf_counter() - start:.0f} s.\n"
-    (results / "selection.md").write_text(md)
+        (results / f"{args.out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    md = to_markdown(rows) + "\n"
+    if cells:
+        md += f"Runtime of this invocation ({len(cells)} cells): {time.perf_counter() - start:.0f} s.\n"
+    (results / f"{args.out}.md").write_text(md)
     print(md)
 
 
