@@ -12,7 +12,7 @@ DDP is not expected to give identical weights: each process draws its own shard
 of every batch (torch's DistributedSampler order, not the single process's), and
 dropout differs per rank; the global batch and the number of steps are the same.
 
-    python benchmarks/bench_ddp.py [--sizes tiny medium] [--rows 512]
+    python benchmarks/bench_ddp.py [--sizes tiny medium] [--rows 512] [--threads N]
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def _project(root: Path, size: str, rows: int) -> dict[str, Any]:
     return {"params": params, "validation": [r["text"] for r in records[rows:]]}
 
 
-def _run(root: Path, params: dict[str, Any], processes: int) -> dict[str, Any]:
+def _run(root: Path, params: dict[str, Any], processes: int, threads: int | None) -> dict[str, Any]:
     params = json.loads(json.dumps(params))
     params["finetune"]["processes"] = processes
     params["paths"]["backbone"] = str(root / f"models-{processes}" / "backbone")
@@ -90,7 +90,8 @@ def _run(root: Path, params: dict[str, Any], processes: int) -> dict[str, Any]:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     # Both runs go through the stage's command line in a fresh process, so both pay the same start-up,
     # and each process gets its share of the cores (torchrun's workers: cores / processes threads).
-    env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // processes))}
+    threads = threads or max(1, (os.cpu_count() or 1) // processes)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, "-m", "alien.stages.finetune", "--params", str(path)]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -107,11 +108,11 @@ def _logits(folder: str, texts: list[str]) -> torch.Tensor:
     return model(**tokenizer(texts, padding=True, truncation=True, max_length=32, return_tensors="pt")).logits
 
 
-def bench(size: str, rows: int) -> dict[str, Any]:
+def bench(size: str, rows: int, threads: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"alien-ddp-{size}-") as tmp:
         root = Path(tmp)
         project = _project(root, size, rows)
-        runs = {n: _run(root, project["params"], n) for n in (1, 2)}
+        runs = {n: _run(root, project["params"], n, threads) for n in (1, 2)}
         texts = project["validation"][:64]
         one, two = (_logits(runs[n]["result"]["output_dir"], texts) for n in (1, 2))
         params = sum(
@@ -137,8 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["tiny", "medium"])
     parser.add_argument("--rows", type=int, default=512, help="training rows (default: %(default)s)")
+    parser.add_argument("--threads", type=int, help="threads per process (default: cores / processes)")
     args = parser.parse_args(argv)
-    results = [bench(size, args.rows) for size in args.sizes]
+    results = [bench(size, args.rows, args.threads) for size in args.sizes]
     print(
         f"{'size':<8}{'params':>11}{'1 proc s':>10}{'2 proc s':>10}{'2/1':>7}{'acc 1':>8}{'acc 2':>8}{'max|Δlogit|':>13}{'agree':>9}"
     )
