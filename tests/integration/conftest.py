@@ -16,8 +16,10 @@ Every test under this folder carries the ``integration`` marker, so the default
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,6 +37,15 @@ from tests.integration.servers import (
 HERE = Path(__file__).parent
 
 StartMlflow = Callable[..., ServerProcess]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # a CI timeout sends SIGTERM: turn it into the KeyboardInterrupt pytest tears fixtures
+    # down on, so no server or PostgreSQL cluster outlives the run
+    def _interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 @pytest.hookimpl(tryfirst=True)
