@@ -289,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         rows += run_cell(dataset, seed, splits=args.splits)
         print(f"selection {dataset} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
         (results / f"{args.out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (results / f"{args.out}.json").write_text(json.dumps(rows, indent=1) + "\n")
     md = to_markdown(rows) + "\n"
     if cells:
         md += f"Runtime of this invocation ({len(cells)} cells): {time.perf_counter() - start:.0f} s.\n"
