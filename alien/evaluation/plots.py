@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from alien.assets.atomic import atomic_file
 
 _MAX_COLUMNS = 4
 
@@ -32,16 +33,10 @@ def _check_curves(curves: Mapping[str, Mapping[str, Any]], keys: tuple[str, ...]
 
 
 def _save_atomically(fig: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     FigureCanvasAgg(fig)
-    try:
+    with atomic_file(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return Path(path)
 
 
 def plot_reliability_diagrams(diagrams: Mapping[str, Mapping[str, Any]], path: str | Path) -> Path:

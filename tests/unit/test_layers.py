@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "training": {"core", "metrics", "task"},
     "data": {"task", "assets", "config"},
     "backbones": {"core", "assets", "task"},
-    "evaluation": {"metrics", "config", "task", "selective"},
+    "evaluation": {"metrics", "config", "task", "selective", "assets"},
     "evaluate_modules": {"metrics"},
     "tracking": {"core", "config", "evaluation", "task", "assets", "data", "metrics", "calibration"},
     "stages": {
