@@ -2,8 +2,9 @@
 
 What runs: ``postgres`` (initdb + pg_ctl on 127.0.0.1) and ``mlflow server --backend-store-uri
 postgresql://… --serve-artifacts --artifacts-destination <tmp>`` (conftest); the tiny project's
-stages fetch → gate in process, then ``register`` twice (v1 champion, v2 promoted), then the
-``alien`` CLI in subprocesses: ``champion``, ``rollback`` and ``predict`` (``models:/…@champion``).
+stages fetch → register in process (v1 champion), align → register again with another head
+seed (v2 promoted), then the ``alien`` CLI in subprocesses: ``champion``, ``rollback`` and
+``predict`` (``models:/…@champion``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 
 from alien.config import Params, load_params
 from alien.stages.pipeline import run_stages
@@ -46,8 +48,14 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory, mlflow_server: ServerPro
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         params = load_params("params.yaml")
         first = run_stages(params)["register"]["result"]
-        # the gate now compares against champion v1; register v2 on the same deployable
-        second = run_stages(params, ("gate", "register"))["register"]["result"]
+        # a second head (another seed) on the same features: a new deployable, so a new
+        # version (the same deployable would be recognised and reused); the gate now
+        # compares it with champion v1
+        raw = yaml.safe_load(Path("params.yaml").read_text())
+        raw["align"]["seed"] += 1
+        Path("params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+        params = load_params("params.yaml")
+        second = run_stages(params, ("align", "evaluate", "gate", "register"))["register"]["result"]
         yield Lifecycle(root, params, first, second)
 
 
@@ -100,13 +108,15 @@ def test_artifacts_are_proxied_into_the_servers_destination(
 def test_cli_rollback_then_champion_predict_over_http(lifecycle: Lifecycle) -> None:
     from alien.core.model import AlienClassifier
 
-    shown = alien_cli(lifecycle.root, "champion")
+    shown = alien_cli(lifecycle.root, "champion", "--json")
     assert shown.returncode == 0, shown.stderr
-    assert [json.loads(line)["version"] for line in shown.stdout.splitlines()] == ["1", "2"]
+    listing = json.loads(shown.stdout)
+    assert [row["version"] for row in listing["versions"]] == ["1", "2"]
+    assert listing["champion"] == "2" and listing["tracking_uri"].startswith("http://127.0.0.1:")
 
-    rolled = alien_cli(lifecycle.root, "rollback")
+    rolled = alien_cli(lifecycle.root, "rollback", "--reason", "integration test: back to v1")
     assert rolled.returncode == 0, rolled.stderr
-    assert rolled.stdout.strip().endswith("version 2 -> version 1")
+    assert "@champion: version 2 -> version 1" in rolled.stdout
 
     predicted = alien_cli(lifecycle.root, "predict", "-", stdin="\n".join(TEXTS) + "\n")
     assert predicted.returncode == 0, predicted.stderr

@@ -70,7 +70,9 @@ def nightly(
 ) -> Iterator[Nightly]:
     """Pool created, deployment registered, worker polling every second."""
     root = tmp_path_factory.mktemp("nightly") / "project"
-    make_tiny_project(root, overrides={"registry": {"tracking_uri": mlflow_server.url}})
+    # its own model name: the session's server also holds test_mlflow_server's model
+    registry = {"tracking_uri": mlflow_server.url, "model_name": "alien-nightly"}
+    make_tiny_project(root, overrides={"registry": registry})
     env = server_env(**prefect_env)
     env.pop("MLFLOW_TRACKING_URI", None)
     run = lambda argv: subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, timeout=300)  # noqa: E731
