@@ -122,7 +122,8 @@ def test_numbers_out_of_range_or_as_strings_load_or_are_named(
     if params is not None:
         loaded = getattr(getattr(params, section), key)
         assert isinstance(loaded, int | float) and not isinstance(loaded, bool), f"{section}.{key}={loaded!r}"
-        assert math.isfinite(loaded), f"{section}.{key} accepted the non-finite value {loaded!r}"
+        if isinstance(loaded, float):  # ints have no inf/nan; a huge int for an int key loads
+            assert math.isfinite(loaded), f"{section}.{key} accepted the non-finite value {loaded!r}"
 
 
 @given(section=st.sampled_from(SECTIONS), key=st.text(min_size=1, max_size=10), value=GARBAGE)
@@ -131,7 +132,8 @@ def test_an_unknown_key_is_named(section: str, key: str, value: Any) -> None:
     if key in doc[section]:
         return
     doc[section][key] = value
-    assert assert_loads_or_names(doc, section, repr(key)) is None
+    (as_read,) = yaml.safe_load(yaml.safe_dump({key: 0}, allow_unicode=True))  # YAML reads NEL as " "
+    assert assert_loads_or_names(doc, section, repr(as_read)) is None
 
 
 @given(key=st.integers() | st.booleans() | st.none(), section=st.sampled_from(SECTIONS))
