@@ -23,7 +23,10 @@ class RobustDensity(UncertaintyBaseline):
 
     Args:
         n_components: PCA dimensions (capped at the feature width and at
-            ``rows - 1``, which MinCovDet needs).
+            ``rows - 1``, which MinCovDet needs). 50 by default: on MiniLM
+            features of 1,125 training rows, 100 dimensions took MinCovDet
+            ~480 s for test ROC-AUC 0.748 (RT) / 0.772 (TREC), 50 took ~10 s for
+            0.744 / 0.772 (2 shared CPU cores).
         seed: random state of PCA and MinCovDet.
 
     Attributes:
@@ -34,7 +37,7 @@ class RobustDensity(UncertaintyBaseline):
     name = "rde"
     is_probability = False
 
-    def __init__(self, *, n_components: int = 100, seed: int = 0) -> None:
+    def __init__(self, *, n_components: int = 50, seed: int = 0) -> None:
         super().__init__()
         if isinstance(n_components, bool) or not isinstance(n_components, int) or n_components < 1:
             raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
