@@ -42,8 +42,11 @@ def served(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve")
     clf = AlienClassifier.from_model(tiny_model("bert", num_labels=3), tiny_tokenizer(), max_length=32)
     deployable = clf.save(tmp / "deployable")
+    for leaked in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
+        os.environ.pop(leaked, None)  # other tests of the session may leave these behind
     mlflow.set_tracking_uri(f"sqlite:///{tmp / 'mlflow.db'}")
-    with mlflow.start_run():
+    experiment = mlflow.set_experiment("serving-test")
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
         info = log_alien_model(deployable)
     local = mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp / "model"))
     port = free_port()
