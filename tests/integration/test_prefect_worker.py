@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from flows.retrain import SUMMARY_ARTIFACT
 from tests.integration import commands
 from tests.integration.servers import ServerProcess, free_port, server_env, start
 from tests.project import make_tiny_project
@@ -124,6 +125,15 @@ def wait_final(client: Any, run_id: Any, worker: ServerProcess, *, timeout: floa
     raise TimeoutError(f"flow run {run_id} not finished after {timeout} s:\n{worker.log_tail()}")
 
 
+def summaries(client: Any) -> list[Any]:
+    """Every version of the run-summary artifact (one per run, newest first)."""
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    return client.read_artifacts(
+        artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[SUMMARY_ARTIFACT]))
+    )
+
+
 def state_names(client: Any, run_id: Any) -> list[str]:
     return [s.name for s in client.read_flow_run_states(run_id)]
 
@@ -154,8 +164,7 @@ def test_triggered_run_is_picked_up_by_the_worker_and_completes(nightly: Nightly
     tracking = MlflowClient(tracking_uri=registration["tracking_uri"])
     model = tracking.get_registered_model(registration["model_name"])
     assert model.aliases["champion"] == registration["version"]
-    artifacts = client.read_artifacts(limit=10)
-    assert any(a.key == "gate-report" and a.flow_run_id == run.id for a in artifacts)
+    assert run.id in {a.flow_run_id for a in summaries(client)}
 
 
 def test_second_run_waits_for_the_first_and_never_overlaps(nightly: Nightly, client: Any) -> None:
@@ -166,13 +175,8 @@ def test_second_run_waits_for_the_first_and_never_overlaps(nightly: Nightly, cli
     assert len(waited) >= 1
     earlier, later = sorted(runs, key=lambda r: r.start_time)
     assert later.start_time >= earlier.end_time
-    # keyed artifact: one gate report per run, the history kept under one key
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    history = client.read_artifacts(
-        artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["gate-report"]))
-    )
-    assert {r.id for r in runs} <= {a.flow_run_id for a in history}
+    # keyed artifact: one run summary (gate + registry) per run, the history under one key
+    assert {r.id for r in runs} <= {a.flow_run_id for a in summaries(client)}
 
 
 def test_failed_run_sends_the_webhook_notification(nightly: Nightly, client: Any) -> None:
