@@ -68,12 +68,21 @@ def load_classifier(registry: Registry, version: str) -> AlienClassifier:
 
     from alien.core.model import AlienClassifier
 
-    with tempfile.TemporaryDirectory(prefix="alien-model-") as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{registry.model_name}/{version}", dst_path=tmp,
-            tracking_uri=registry.uri, registry_uri=registry.uri,
-        )  # fmt: skip
-        return AlienClassifier.load(deployable_path(local))
+    # MLflow resolves a models:/ URI through the process-wide registry URI, whatever
+    # download_artifacts is given; point it at this registry for the call, then restore it.
+    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    mlflow.set_tracking_uri(registry.uri)
+    mlflow.set_registry_uri(registry.uri)
+    try:
+        with tempfile.TemporaryDirectory(prefix="alien-model-") as tmp:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{registry.model_name}/{version}", dst_path=tmp,
+                tracking_uri=registry.uri, registry_uri=registry.uri,
+            )  # fmt: skip
+            return AlienClassifier.load(deployable_path(local))
+    finally:
+        mlflow.set_tracking_uri(before[0])
+        mlflow.set_registry_uri(before[1])
 
 
 def load_champion(cfg: RegistryConfig | Registry) -> tuple[str, AlienClassifier] | None:
