@@ -45,6 +45,9 @@ def _cells(root: Path, runner: str, n: int) -> list[dict[str, Any]]:
         params = json.loads(json.dumps(base))
         for section in ("data", "finetune", "align"):
             params[section]["seed"] = seed
+        # torch's OneCycleLR divides by zero when warm-up fraction x total steps is exactly 1
+        # (0.1 x 5 epochs x 2 steps, which some seeds give); 0.15 x 5k steps never is
+        params["align"]["warmup_fraction"] = 0.15
         out.append({"params": params, "workdir": str(root / runner / f"s{seed}"), "stages": STAGES})
     return out
 
