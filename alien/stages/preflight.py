@@ -83,11 +83,16 @@ def _check_columns(path: Path, needed: tuple[str, ...]) -> None:
         columns = list(pd.read_csv(path, nrows=0).columns)
     elif suffix == ".jsonl":
         with path.open(encoding="utf-8") as fh:
-            first = fh.readline()
+            first = next((line for line in fh if line.strip()), "")  # blank lines are skipped, as on load
         try:
-            columns = list(json.loads(first)) if first.strip() else []
+            row = json.loads(first) if first else {}
         except json.JSONDecodeError as exc:
             raise PreflightError(f"data.source {path}: the first line is not JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise PreflightError(
+                f"data.source {path}: the first record is {first.strip()!r:.40}, not an object"
+            )
+        columns = list(row)
     elif suffix == ".parquet":
         import pyarrow.parquet as pq
 

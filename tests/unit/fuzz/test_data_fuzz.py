@@ -168,12 +168,6 @@ def test_tables_load_clean_or_are_refused_with_a_message_naming_the_file(table: 
     assert len(dataset.records) == len(table["rows"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="alien/stages/preflight.py _check_columns calls list() on the first JSONL line's value: "
-    "a number, true/false or null there is a TypeError, not a PreflightError (reported, not fixed here)",
-)
 @pytest.mark.parametrize("first_line", ["7", "null", "true"])
 def test_a_jsonl_whose_first_line_is_a_json_scalar_is_refused(tmp_path: Path, first_line: str) -> None:
     path = tmp_path / "data.jsonl"
@@ -183,11 +177,6 @@ def test_a_jsonl_whose_first_line_is_a_json_scalar_is_refused(tmp_path: Path, fi
         check_data(replace(SHIPPED, source=str(path)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alien/stages/preflight.py _check_columns reads only the first line of a JSONL file: a blank "
-    "first line is refused as 'has []' although load_source (pandas) skips it and loads (reported, not fixed here)",
-)
 def test_a_jsonl_with_a_blank_first_line_passes_preflight_as_it_loads(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl"
     rows = [json.dumps({"text": t, "label": lab}) for t, lab in zip(BASE_TEXTS, BASE_LABELS, strict=True)]
