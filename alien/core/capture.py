@@ -199,6 +199,24 @@ def encode(
     return pad_encoding(tokenizer, encoding)
 
 
+def _labelled_rows(
+    z: torch.Tensor,
+    logits: torch.Tensor,
+    batch: dict[str, torch.Tensor],
+    chunk_labels: list[Any],
+    *,
+    start: int,
+    token: bool,
+) -> tuple[torch.Tensor, ...]:
+    """``(features, logits, labels, example ids)`` of one batch; token tasks keep labelled words only."""
+    n = z.shape[0]
+    if token:
+        keep = batch["labels"] != IGNORE_INDEX
+        rows = torch.arange(start, start + n, device=z.device)[:, None].expand_as(keep)
+        return z[keep], logits[keep], batch["labels"][keep], rows[keep]
+    return z, logits, torch.tensor(chunk_labels, dtype=torch.long), torch.arange(start, start + n)
+
+
 def extract_features(
     model: nn.Module,
     tokenizer: PreTrainedTokenizerBase,
@@ -252,14 +270,8 @@ def extract_features(
             batch = encode(tokenizer, chunk, task=task, max_length=max_length, labels=token_labels)
             batch = {k: v.to(device) for k, v in batch.items()}
             z, logits = capture_features(model, batch, spec=spec)
-            if token:
-                keep = batch["labels"] != IGNORE_INDEX
-                rows = torch.arange(start, start + len(chunk), device=device)[:, None].expand_as(keep)
-                z, logits, y, ids = z[keep], logits[keep], batch["labels"][keep], rows[keep]
-            else:
-                y = torch.tensor(chunk_labels, dtype=torch.long)
-                ids = torch.arange(start, start + len(chunk))
-            for key, value in zip(parts, (z, logits, y, ids), strict=True):
+            rows = _labelled_rows(z, logits, batch, chunk_labels, start=start, token=token)
+            for key, value in zip(parts, rows, strict=True):
                 parts[key].append(value.detach().cpu())
     cat = {k: torch.cat(v) for k, v in parts.items()}
     return FeatureSet(
