@@ -10,7 +10,6 @@ inference, so training and serving see identical features.
 from __future__ import annotations
 
 import inspect
-import math
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -134,7 +133,12 @@ def _as_int(value: object, where: str) -> int:
     return int(value)
 
 
-def _check_inputs(inputs: Sequence[Any], labels: Sequence[Any], task: str, num_labels: int) -> list[Any]:
+def _check_inputs(
+    inputs: Sequence[Any], labels: Sequence[Any], task: str, num_labels: int, *, sizes: tuple[int, int]
+) -> list[Any]:
+    batch_size, max_length = sizes
+    if batch_size < 1 or max_length < 2:
+        raise ValueError(f"batch_size must be >= 1 and max_length >= 2, got {batch_size} and {max_length}")
     if len(inputs) == 0:
         raise ValueError("no inputs: texts_or_words is empty")
     if len(labels) != len(inputs):
@@ -253,21 +257,20 @@ def extract_features(
     """
     check_task(model, task)
     token = get_task(task).is_token
-    if batch_size < 1 or max_length < 2:
-        raise ValueError(f"batch_size must be >= 1 and max_length >= 2, got {batch_size} and {max_length}")
-    checked = _check_inputs(texts_or_words, labels, task, num_labels_of(model))
+    checked = _check_inputs(
+        texts_or_words, labels, task, num_labels_of(model), sizes=(batch_size, max_length)
+    )
     spec = head_spec(model)
     device = next(model.parameters()).device
     parts: dict[str, list[torch.Tensor]] = {"features": [], "logits": [], "labels": [], "example_ids": []}
-    n_batches = math.ceil(len(texts_or_words) / batch_size)
+    steps = range(0, len(texts_or_words), batch_size)
     with frozen(model):
-        for start in tqdm(
-            range(0, len(texts_or_words), batch_size), total=n_batches, desc=desc, disable=not progress
-        ):
+        for start in tqdm(steps, total=len(steps), desc=desc, disable=not progress):
             chunk = texts_or_words[start : start + batch_size]
             chunk_labels = checked[start : start + batch_size]
-            token_labels = chunk_labels if token else None
-            batch = encode(tokenizer, chunk, task=task, max_length=max_length, labels=token_labels)
+            batch = encode(
+                tokenizer, chunk, task=task, max_length=max_length, labels=chunk_labels if token else None
+            )
             batch = {k: v.to(device) for k, v in batch.items()}
             z, logits = capture_features(model, batch, spec=spec)
             rows = _labelled_rows(z, logits, batch, chunk_labels, start=start, token=token)
