@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from alien.config import RegistryConfig
 from alien.tracking.registry import Registry
-from alien.tracking.setup import missing_store, resolve_tracking_uri
+from alien.tracking.setup import missing_store, pointed_at, resolve_tracking_uri
 
 if TYPE_CHECKING:
     from alien.core.model import AlienClassifier
@@ -69,20 +69,13 @@ def load_classifier(registry: Registry, version: str) -> AlienClassifier:
     from alien.core.model import AlienClassifier
 
     # MLflow resolves a models:/ URI through the process-wide registry URI, whatever
-    # download_artifacts is given; point it at this registry for the call, then restore it.
-    before = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    mlflow.set_tracking_uri(registry.uri)
-    mlflow.set_registry_uri(registry.uri)
-    try:
-        with tempfile.TemporaryDirectory(prefix="alien-model-") as tmp:
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{registry.model_name}/{version}", dst_path=tmp,
-                tracking_uri=registry.uri, registry_uri=registry.uri,
-            )  # fmt: skip
-            return AlienClassifier.load(deployable_path(local))
-    finally:
-        mlflow.set_tracking_uri(before[0])
-        mlflow.set_registry_uri(before[1])
+    # download_artifacts is given; point it at this registry for the call only.
+    with pointed_at(registry.uri), tempfile.TemporaryDirectory(prefix="alien-model-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{registry.model_name}/{version}", dst_path=tmp,
+            tracking_uri=registry.uri, registry_uri=registry.uri,
+        )  # fmt: skip
+        return AlienClassifier.load(deployable_path(local))
 
 
 def load_champion(cfg: RegistryConfig | Registry) -> tuple[str, AlienClassifier] | None:

@@ -90,6 +90,31 @@ def _preserved(key: str) -> Iterator[None]:
             os.environ[key] = previous
 
 
+@contextlib.contextmanager
+def pointed_at(uri: str) -> Iterator[None]:
+    """Point MLflow's process-wide tracking and registry URIs at ``uri`` for the block only.
+
+    Some MLflow calls (``models:/`` downloads) read the global URIs whatever they are
+    given. The previous URIs, and the ``MLFLOW_*_URI`` variables MLflow's setters export,
+    are restored afterwards, so one call cannot redirect the next in the same process.
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # The explicitly set values (None when unset, so env/defaults keep applying afterwards);
+    # get_tracking_uri() would return a resolved default and pin it for the rest of the process.
+    before = getattr(tracking_utils, "_tracking_uri", None), getattr(registry_utils, "_registry_uri", None)
+    with _preserved(TRACKING_URI_ENV), _preserved("MLFLOW_REGISTRY_URI"):
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(before[0])
+            mlflow.set_registry_uri(before[1])
+
+
 def _default_artifact_location(uri: str) -> str | None:
     """For a sqlite store, keep artifacts in ``mlartifacts/`` next to the database file."""
     if uri.startswith("sqlite:////"):

@@ -35,6 +35,10 @@ def one_cycle_multipliers(total_steps: int, *, pct_start: float) -> torch.Tensor
         raise ValueError(f"total_steps must be >= 1, got {total_steps}")
     if not 0.0 < pct_start < 1.0:
         raise ValueError(f"pct_start must lie in (0, 1), got {pct_start}")
+    if abs(pct_start * total_steps - 1.0) < 1e-9:
+        # OneCycleLR divides by (pct_start * total_steps - 1): a one-step warm-up is a
+        # zero-length phase. Shift it a hair so step 0 sits at the peak, then anneal.
+        pct_start = (1.0 - 1e-6) / total_steps
     dummy = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([dummy], lr=1.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(

@@ -53,3 +53,24 @@ def test_unreachable_store_raises_quickly_naming_the_uri(kind: str, tmp_path: Pa
 def test_configure_rejects_a_non_config() -> None:
     with pytest.raises(TypeError, match="RegistryConfig"):
         configure_tracking({"tracking_uri": "sqlite:///x.db"})  # type: ignore[arg-type]
+
+
+def test_pointed_at_restores_uris_and_env(tmp_path: Path, monkeypatch) -> None:
+    """A models:/ download is pointed at one registry; the next call in the process is not."""
+    import os
+
+    import mlflow
+
+    from alien.tracking.setup import pointed_at
+
+    mine = f"sqlite:///{tmp_path}/mine.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mine)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
+    with pointed_at(f"sqlite:///{tmp_path}/other.db"):
+        assert mlflow.get_registry_uri().endswith("other.db")
+    assert os.environ["MLFLOW_TRACKING_URI"] == mine and "MLFLOW_REGISTRY_URI" not in os.environ
+    # nothing was pinned: a later change of the variable still takes effect
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/later.db")
+    assert mlflow.get_tracking_uri().endswith("later.db")

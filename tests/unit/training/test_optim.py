@@ -67,3 +67,12 @@ def test_one_cycle_rejects_bad_arguments():
         one_cycle_multipliers(0, pct_start=0.1)
     with pytest.raises(ValueError, match="pct_start"):
         one_cycle_multipliers(10, pct_start=1.0)
+
+
+@pytest.mark.parametrize(("total", "pct"), [(10, 0.1), (4, 0.25), (2, 0.5)])
+def test_one_step_warm_up_starts_at_the_peak(total, pct):
+    """pct_start * total_steps == 1 makes OneCycleLR divide by zero; the schedule peaks at step 0."""
+    mult = one_cycle_multipliers(total, pct_start=pct)
+    assert mult.shape == (total,) and torch.isfinite(mult).all()
+    assert float(mult[0]) == pytest.approx(1.0, abs=1e-5)
+    assert (mult[1:] <= mult[:-1]).all()  # annealing only
