@@ -53,8 +53,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     checked = ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
     print(f"pre-flight passed ({checked})", file=sys.stderr)
     from flows.retrain import retrain
+    from flows.temp_server import temporary_server
 
-    retrain(params_path=args.params, push_data=not args.no_push)
+    with temporary_server("."):  # stopped on any exit; one a SIGKILL left is stopped here next time
+        retrain(params_path=args.params, push_data=not args.no_push)
     return 0
 
 
@@ -83,8 +85,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
     version = resolve_version(registry, alias=args.alias, version=args.version)
     model = load_classifier(registry, version)
     pred = model.predict(texts)
-    for text, label, u in zip(texts, pred.labels, pred.uncertainty, strict=True):
-        row = {"text": text, "label": model.label_names[int(label)], "uncertainty": round(float(u), 6)}
+    for i, text in enumerate(texts):  # the pyfunc's columns, so a script can switch between the two
+        row = {
+            "text": text,
+            "label": model.label_names[int(pred.labels[i])],
+            "uncertainty": round(float(pred.uncertainty[i]), 6),
+            "raw_uncertainty": round(float(pred.raw_uncertainty[i]), 6),
+            "abstain": bool(pred.abstain[i]),
+        }
         print(json.dumps({**row, "model_version": version}))
     return 0
 

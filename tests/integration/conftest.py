@@ -113,6 +113,8 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory, postgres: Postgres)
         PREFECT_API_DATABASE_CONNECTION_URL=postgres.uri("prefect", driver="postgresql+asyncpg"),
         # a run refused a concurrency slot retries after this long (default 30 s)
         PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="2",
+        # the scheduler fills a new deployment's calendar on its next loop (default every 60 s)
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="5",
     )
     wait_http(server, "/api/health")
     yield server

@@ -130,3 +130,52 @@ def test_predict_with_an_alias_or_a_version(two_versions, deployable, tmp_path, 
         np.testing.assert_allclose([r["uncertainty"] for r in rows], expected, atol=1e-5)
     assert cli(["predict", str(texts), "--alias", "nope"]) == 2
     assert "has no @nope" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def calibrated_deployable(deployable: Path, tmp_path_factory) -> Path:  # noqa: F811
+    """The tiny deployable with a calibration map and a rule that abstains on some inputs."""
+    from alien.calibration import make_calibrator
+    from alien.core.abstention import AbstentionRule
+    from alien.core.model import AlienClassifier
+
+    clf = AlienClassifier.load(deployable)
+    raw = clf.predict(TEXTS * 3).raw_uncertainty
+    g = make_calibrator("platt").fit(raw, (np.arange(len(raw)) % 2 == 0).astype(int))
+    cut = float(np.median(g(raw[: len(TEXTS)])))
+    calibrated = AlienClassifier(
+        clf.model, clf.tokenizer, clf.head, label_names=clf.label_names, max_length=32,
+        calibrator=g, abstention=AbstentionRule(cut, 0.1, 0.1, len(raw), 0.5, "validation"),
+    )  # fmt: skip
+    return calibrated.save(tmp_path_factory.mktemp("calibrated") / "deployable")
+
+
+def test_abstain_is_identical_in_process_in_the_pyfunc_and_in_the_cli(
+    tmp_path,
+    calibrated_deployable,
+    store,
+    monkeypatch,
+    capsys,  # noqa: F811
+) -> None:
+    import mlflow
+    import pandas as pd
+
+    from alien.core.model import AlienClassifier
+
+    monkeypatch.chdir(tmp_path)
+    paths = write_workspace(tmp_path, calibrated_deployable, passed=True)
+    assert register.run(CFG, paths).promoted
+    direct = AlienClassifier.load(calibrated_deployable).predict(TEXTS)
+    assert direct.abstain.any() and not direct.abstain.all()  # the test means something
+
+    served = mlflow.pyfunc.load_model(f"models:/{MODEL_NAME}@champion").predict(pd.DataFrame({"text": TEXTS}))
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(TEXTS) + "\n")
+    assert cli(["predict", str(texts)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    np.testing.assert_array_equal(served["abstain"].to_numpy(bool), direct.abstain)
+    np.testing.assert_array_equal([r["abstain"] for r in rows], direct.abstain)
+    for got in (served["uncertainty"].to_numpy(float), [r["uncertainty"] for r in rows]):
+        np.testing.assert_allclose(got, direct.uncertainty, atol=1e-6)
+    np.testing.assert_allclose([r["raw_uncertainty"] for r in rows], direct.raw_uncertainty, atol=1e-6)
