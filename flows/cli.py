@@ -164,7 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="alien", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    parser.add_argument(
+        "--project",
+        help="the project folder (default: the nearest folder from here upwards that holds params.yaml)",
+    )
+    parser.add_argument(
+        "--params", default="params.yaml", help="params file (default: the project's params.yaml)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the retrain flow once")
@@ -177,10 +183,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def find_project(start: Path) -> Path:
+    """``start`` or its nearest parent holding ``params.yaml`` (``start`` when none does)."""
+    for folder in (start, *start.parents):
+        if (folder / "params.yaml").is_file():
+            return folder
+    return start
+
+
+def _enter_project(args: argparse.Namespace) -> Path:
+    """Make the project folder the working directory (its paths are relative to it).
+
+    Paths typed on the command line (``--params``, the predict input) stay relative to
+    where the user is. Returns the folder to return to.
+    """
+    here = Path.cwd()
+    if args.project is not None:
+        project = (here / args.project).resolve()
+        if not (project / "params.yaml").is_file():
+            raise FileNotFoundError(f"--project {args.project}: no params.yaml in {project}")
+    else:
+        project = find_project(here)
+    if args.params != "params.yaml":  # typed by the user: relative to here, not to the project
+        args.params = str((here / args.params).resolve())
+    if getattr(args, "input", "-") != "-":
+        args.input = str((here / args.input).resolve())
+    if project != here:
+        print(f"project: {project}", file=sys.stderr)
+        os.chdir(project)
+    return here
+
+
 def main(argv: list[str] | None = None) -> int:
     _setup_env()
     args = build_parser().parse_args(argv)
+    here = Path.cwd()
     try:
+        here = _enter_project(args)
         return int(args.func(args))
     except (ValueError, FileNotFoundError, RuntimeError) as exc:  # RegistryUnavailableError too
         if args.debug:
@@ -188,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"error: {first}", file=sys.stderr)
         return 2
+    finally:
+        os.chdir(here)
 
 
 if __name__ == "__main__":

@@ -179,3 +179,24 @@ def test_abstain_is_identical_in_process_in_the_pyfunc_and_in_the_cli(
     for got in (served["uncertainty"].to_numpy(float), [r["uncertainty"] for r in rows]):
         np.testing.assert_allclose(got, direct.uncertainty, atol=1e-6)
     np.testing.assert_allclose([r["raw_uncertainty"] for r in rows], direct.raw_uncertainty, atol=1e-6)
+
+
+def test_commands_work_from_a_subfolder_and_with_project(two_versions, tmp_path, monkeypatch, capsys) -> None:
+    sub = tmp_path / "reports" / "deeper"
+    sub.mkdir(parents=True)
+    (sub / "texts.txt").write_text("\n".join(TEXTS) + "\n")
+    monkeypatch.chdir(sub)
+    assert cli(["champion", "--json"]) == 0  # the project's params.yaml names the model
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["model"] == MODEL_NAME and f"project: {tmp_path}" in captured.err
+    assert cli(["predict", "texts.txt"]) == 0  # the input stays relative to where the user is
+    assert len(capsys.readouterr().out.splitlines()) == len(TEXTS)
+    assert Path.cwd() == sub  # the working directory is given back
+
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert cli(["--project", str(tmp_path), "champion", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["model"] == MODEL_NAME
+    assert cli(["--project", str(elsewhere), "champion"]) == 2
+    assert "no params.yaml in" in capsys.readouterr().err
