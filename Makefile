@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run repro test test-integration test-slow lint bench bench-tasks results clean
+.PHONY: help install run repro test test-integration test-slow lint bench bench-tasks bench-serving bench-scaleout results clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,13 @@ bench: install  ## print the performance targets (inference overhead, grid time)
 
 bench-tasks: install  ## NER (WNUT-16 + MiniLM) and decoder (SmolLM2 + LoRA) on real assets (~10 min)
 	$(BIN)/python benchmarks/bench_tasks.py
+
+bench-serving: install  ## mlflow models serve under 1/2/8/16 concurrent clients: errors, latency, outputs vs batch
+	mkdir -p benchmarks/results
+	$(BIN)/python benchmarks/bench_serving.py | tee benchmarks/results/serving.txt
+
+bench-scaleout: install  ## Dask sweep vs sequential, and a no-op nightly run: ephemeral server vs deployment + worker
+	$(BIN)/python benchmarks/bench_scaleout.py
 
 results: install  ## regenerate every table in docs/results.md (~1 hour on 2 cores)
 	mkdir -p benchmarks/results

@@ -54,11 +54,13 @@ class FinetuneSummary:
     total_params: int
     lora_target_modules: tuple[str, ...]
     processes: int
+    log_history: tuple[dict[str, float], ...]  # the Trainer's loss / learning-rate points, by step
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         out = asdict(self)
         out["lora_target_modules"] = list(self.lora_target_modules)
+        out["log_history"] = [dict(point) for point in self.log_history]
         return out
 
 
@@ -105,7 +107,7 @@ def finetune(
     total = sum(p.numel() for p in model.parameters())
     targets, trained = _prepare(model, plan)
     trainable = sum(p.numel() for p in trained.parameters() if p.requires_grad)
-    output = _train(trained, tokenizer, train, collator, plan)
+    output, history = _train(trained, tokenizer, train, collator, plan)
     _merge_into(model, trained, plan)
     accuracy = _save_and_score(model, tokenizer, collator, val, plan=plan, output_dir=output_dir)
     return FinetuneSummary(
@@ -120,6 +122,7 @@ def finetune(
         total_params=int(total),
         lora_target_modules=targets,
         processes=distributed.world_size(),
+        log_history=history,
     )
 
 
@@ -201,7 +204,8 @@ def _train(
     features: list[dict[str, Any]],
     collator: Any,
     plan: TrainingPlan,
-) -> Any:
+) -> tuple[Any, tuple[dict[str, float], ...]]:
+    """Train; the Trainer's output and its per-step log points (loss, learning rate, grad norm)."""
     with tempfile.TemporaryDirectory(prefix="alien-trainer-") as scratch:
         trainer = Trainer(
             model=model,
@@ -212,7 +216,13 @@ def _train(
         )
         trainer.remove_callback(PrinterCallback)  # stdout belongs to the stage's JSON summary
         trainer.add_callback(FinetuneProgress())  # bar with ETA on a TTY, a line per epoch otherwise
-        return trainer.train()
+        output = trainer.train()
+    points = tuple(
+        {k: float(v) if k != "step" else int(v) for k, v in entry.items() if isinstance(v, int | float)}
+        for entry in trainer.state.log_history
+        if "loss" in entry  # the closing summary entry (train_runtime, ...) is in the summary already
+    )
+    return output, points
 
 
 def _merge_into(model: PreTrainedModel, trained: Any, plan: TrainingPlan) -> None:

@@ -125,6 +125,8 @@ def test_run_is_named_and_holds_timings_datasets_and_lineage(review: Review) -> 
     assert run.info.run_name == "tiny · tiny_backbone · v2"
     assert {"stage_seconds.align", "stage_seconds.evaluate", "stage_seconds.gate"} <= set(run.data.metrics)
     assert run.data.metrics["finetune.train_loss"] > 0
+    curve = client.get_metric_history(review.run_id, "finetune.loss")  # the fine-tuning curve, by step
+    assert len(curve) >= 2 and len({m.step for m in curve}) == len(curve)
     assert run.data.tags["prefect.flow_run_url"] == FLOW_RUN_URL
     assert run.data.tags["git_dirty"] == "true" and run.data.tags["git_commit"] == "unknown"
     inputs = {

@@ -71,6 +71,10 @@ def test_run_writes_merged_folder_and_metrics(project: dict[str, Any]) -> None:
     assert metrics["trainable_params"] == result.trainable_params < metrics["total_params"]
     assert metrics["val_accuracy"] == result.val_accuracy
     assert set(metrics) >= {"train_loss", "val_accuracy", "seconds", "method", "trainable_params"}
+    # the loss curve a reviewer sees in MLflow: points by increasing step, each with its loss
+    curve = metrics["log_history"]
+    assert curve and all(p["loss"] > 0 and isinstance(p["step"], int) for p in curve)
+    assert [p["step"] for p in curve] == sorted({p["step"] for p in curve})
     assert json.loads(json.dumps(result.to_dict()))["labels"] == LABELS
     # the validation accuracy reported is the saved model's
     tokenizer = AutoTokenizer.from_pretrained(out)
