@@ -203,3 +203,33 @@ def test_decoder_pyfunc_from_registry_matches_in_process_model(decoder: Pipeline
     local = AlienClassifier.load(decoder.params.paths.deployable).predict(texts)
     np.testing.assert_allclose(served["uncertainty"].to_numpy(), local.uncertainty, atol=1e-6)
     assert served["label_id"].tolist() == local.labels.tolist()
+
+
+def test_no_test_row_reaches_the_head_the_map_or_the_threshold(decoder: PipelineRun, monkeypatch) -> None:
+    """Align again with the test split's features gone and unreadable: the same head, map and rule."""
+    from alien.core.deployable import CALIBRATION_FILE
+    from alien.stages import align
+    from alien.stages.artifacts import feature_path
+
+    paths = decoder.params.paths
+    deployable = Path(paths.deployable)
+    before = {p.name: p.read_bytes() for p in deployable.iterdir() if p.is_file()}
+    assert CALIBRATION_FILE in before
+    asked: list[str] = []
+    real = align.load_split_features
+    monkeypatch.setattr(
+        align, "load_split_features", lambda p, split: (asked.append(split), real(p, split))[1]
+    )
+    test_features = feature_path(paths, "test")
+    hidden = test_features.with_name("test.hidden")
+    monkeypatch.chdir(decoder.root)
+    test_features.rename(hidden)
+    try:
+        stage_runner("align")(decoder.params)
+    finally:
+        hidden.rename(test_features)
+    assert "test" not in asked and {"validation"} <= set(asked)
+    after = {p.name: p.read_bytes() for p in deployable.iterdir() if p.is_file()}
+    assert after.keys() == before.keys()
+    assert after[CALIBRATION_FILE] == before[CALIBRATION_FILE]  # the map and the abstention rule
+    assert all(after[name] == before[name] for name in before if name.endswith(".safetensors"))
