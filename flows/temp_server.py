@@ -26,25 +26,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from alien.assets.processes import pid_alive
+
 OWNER_ENV = "ALIEN_PREFECT_SERVER_OWNER"
 _SERVER_APP = "prefect.server.api.server:create_app"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
 
 
 def _read(pid: int, name: str) -> list[str]:
@@ -70,7 +55,7 @@ def left_behind(root: str | Path = ".") -> list[int]:
         if not owners:
             continue
         owner, _, where = owners[0].partition(":")
-        if where == folder and owner.isdigit() and not _alive(int(owner)) and _alive(pid):
+        if where == folder and owner.isdigit() and not pid_alive(int(owner)) and pid_alive(pid):
             found.append(pid)
     return found
 
@@ -83,9 +68,9 @@ def reap_orphans(root: str | Path = ".") -> list[int]:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 5
     for pid in stopped:
-        while _alive(pid) and time.monotonic() < deadline:
+        while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if _alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         print(

@@ -18,6 +18,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from alien.assets.processes import pid_alive
+
 # .<target>.<pid>.<tempfile's random part>.<tmp|old>; pid-less names are from before pids were recorded
 _STAGING = re.compile(r"^\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.)?[a-z0-9_]{8}\.(?P<kind>tmp|old)$")
 
@@ -139,12 +141,4 @@ def remove_stale_staging(parent: str | Path) -> list[Path]:
 def _running(pid: str | None) -> bool:
     if pid is None:
         return False
-    if int(pid) == os.getpid():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    return True
+    return int(pid) == os.getpid() or pid_alive(int(pid))

@@ -195,7 +195,9 @@ def _worker_params(params_file: str | Path, scratch: Path, **sections: Any) -> P
 
 def _result(metrics: dict[str, Any], *, paths: PathsConfig, labels: list[str]) -> FinetuneResult:
     # log_history: absent from metrics files written before it was recorded
-    summary = {f.name: metrics[f.name] for f in dataclasses.fields(FinetuneSummary) if f.name != "log_history"}
+    summary = {
+        f.name: metrics[f.name] for f in dataclasses.fields(FinetuneSummary) if f.name != "log_history"
+    }
     summary["log_history"] = tuple(metrics.get("log_history", []))
     summary["lora_target_modules"] = tuple(summary["lora_target_modules"])
     return FinetuneResult(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alien.assets.processes import pid_alive
 from alien.tracking import journal
 from alien.tracking.events import actor, event_step, now
 from alien.tracking.lifecycle import Promotion, blocker, promote_steps, refresh_cards
@@ -82,16 +83,6 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _owner_gone(tags: Mapping[str, str]) -> bool | None:
     """Whether the process that began a version is gone (``None``: it ran on another machine).
 
@@ -100,7 +91,7 @@ def _owner_gone(tags: Mapping[str, str]) -> bool | None:
     host, _, pid = tags.get(TAG_OWNER, ":").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
         return None
-    return int(pid) == os.getpid() or not _pid_alive(int(pid))
+    return int(pid) == os.getpid() or not pid_alive(int(pid))
 
 
 def is_orphan(version: ModelVersion, *, token: str | None = None, run_status: str | None = None) -> bool:
