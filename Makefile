@@ -59,11 +59,14 @@ bench-serving: install  ## mlflow models serve under 1/2/8/16 concurrent clients
 bench-scaleout: install  ## Dask sweep vs sequential, and a no-op nightly run: ephemeral server vs deployment + worker
 	$(BIN)/python benchmarks/bench_scaleout.py
 
-results: install  ## regenerate every table in docs/results.md (~1 hour on 2 cores)
+results: install  ## regenerate every table in docs/results.md (hours on 2 cores; cells cached under benchmarks/runs/)
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/bench_inference.py | tee benchmarks/results/inference.txt
 	$(BIN)/python benchmarks/bench_grid.py | tee benchmarks/results/grid.txt
 	$(BIN)/python benchmarks/bench_tasks.py
+	$(BIN)/python benchmarks/bench_calibration.py
+	$(BIN)/python benchmarks/bench_selective.py
+	$(BIN)/python benchmarks/bench_selection.py
 	$(BIN)/python benchmarks/quality_matrix.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/write_results.py

@@ -45,7 +45,23 @@ def main() -> None:
         "",
     ]
     sections = [
-        ("Quality matrix, protocol and ablation — `benchmarks/quality_matrix.py`", _read("matrix.md")),
+        (
+            "Calibrated ALIEN: each map vs the raw head and temperature scaling — `benchmarks/bench_calibration.py`",
+            _read("calibration.md"),
+        ),
+        (
+            "Selective prediction: realised risk and coverage under the guarantee — `benchmarks/bench_selective.py`",
+            _read("selective.md"),
+        ),
+        (
+            "Grid selection: ROC-AUC vs proper scoring rules vs top-k averaging — `benchmarks/bench_selection.py`",
+            _read("selection.md"),
+        ),
+        ("Serving under concurrent clients — `benchmarks/bench_serving.py`", _code(_read("serving.txt"))),
+        (
+            "Quality matrix, protocol and ablation (raw head; before calibration) — `benchmarks/quality_matrix.py`",
+            _read("matrix.md"),
+        ),
         ("NER and decoder backbones — `benchmarks/bench_tasks.py`", _read("tasks.md")),
         ("Inference overhead — `benchmarks/bench_inference.py`", _code(_read("inference.txt"))),
         ("Alignment grid — `benchmarks/bench_grid.py`", _code(_read("grid.txt"))),
