@@ -8,8 +8,9 @@ cannot be caught at all, so the server was left running, orphaned.
 Here the same server (Prefect's own ``SubprocessASGIServer``, which Prefect's client
 then reuses: it is a per-port singleton) is started up front, with two guarantees:
 
-- ``SIGTERM`` / ``SIGHUP`` become ``SystemExit`` for the duration, so the ``finally``
-  stops the server;
+- ``SIGTERM`` / ``SIGHUP`` become ``SystemExit`` for the duration, so the interpreter
+  exits normally and Prefect's own ``atexit`` hook stops the server (after its log and
+  event workers have drained);
 - the server inherits ``ALIEN_PREFECT_SERVER_OWNER=<pid>:<project folder>``; after a
   ``SIGKILL`` (even one during the server's start-up) the next ``alien run`` of the
   project stops every Prefect server process carrying its folder whose owner is gone.
@@ -108,6 +109,8 @@ def temporary_server(root: str | Path = ".") -> Iterator[str | None]:
             os.environ.pop(OWNER_ENV, None)  # only the server carries it, not the stages' processes
         yield server.api_url
     finally:
-        server.stop()
+        # No server.stop() here: Prefect stops it from atexit, *after* its log and event
+        # workers have drained into it (stopping it first left them retrying for a minute).
+        # A SIGTERM/SIGHUP is a SystemExit now, so that atexit path runs on those too.
         for sig, handler in previous.items():
             signal.signal(sig, handler)
