@@ -111,8 +111,8 @@ def pointed_at(uri: str) -> Iterator[None]:
         try:
             yield
         finally:
-            mlflow.set_tracking_uri(before[0])
-            mlflow.set_registry_uri(before[1])
+            mlflow.set_tracking_uri(before[0])  # type: ignore[arg-type]  # None unsets it
+            mlflow.set_registry_uri(before[1])  # type: ignore[arg-type]
 
 
 def _default_artifact_location(uri: str) -> str | None:

@@ -153,9 +153,9 @@ def calibrated_deployable(deployable: Path, tmp_path_factory) -> Path:  # noqa: 
 def test_abstain_is_identical_in_process_in_the_pyfunc_and_in_the_cli(
     tmp_path,
     calibrated_deployable,
-    store,
+    store,  # noqa: F811
     monkeypatch,
-    capsys,  # noqa: F811
+    capsys,
 ) -> None:
     import mlflow
     import pandas as pd
