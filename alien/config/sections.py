@@ -187,7 +187,7 @@ class GatesConfig:
     bootstrap_samples: int = 1000
     require_backbone_improvement: bool = True
     max_ece: float = 0.10
-    champion_auroc_margin: float = 0.02
+    champion_auroc_margin: float = 0.05
     champion_brier_margin: float = 0.01
     champion_accuracy_margin: float = 0.02
     seed: int = 42
