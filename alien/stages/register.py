@@ -270,6 +270,7 @@ def run(
                 promote=promote,
                 expected_champion=_champion_at_gate(inputs.gate_report),
                 reason=reason,
+                gate_report=inputs.gate_report,
             )
         else:
             run_id, registration = _log_and_register(reg, inputs, registry, paths, params_file, token)

@@ -223,6 +223,11 @@ def role_of(version: str, aliases: dict[str, str], tags: dict[str, str], pin: di
     parts = [f"aliases: {', '.join('@' + n for n in names)}" if names else "no alias"]
     if aliases.get(CHAMPION) == version:
         parts.append("serving as champion" + (f" (pinned by rollback: {pin['reason']})" if pin else ""))
+    if tags.get("alien.gate_decided_at"):  # the same model met a new verdict after registration
+        verdict = "PASSED" if tags.get("gate_passed") == "true" else "FAILED"
+        parts.append(
+            f"gate re-decided {tags['alien.gate_decided_at']}: {verdict} ({tags.get('alien.gate_report')})"
+        )
     if tags.get(TAG_ELIGIBLE, "true") != "true":
         parts.append(f"not eligible for promotion — {tags.get('alien.ineligible', 'marked')}")
     elif aliases.get(CHAMPION) != version:

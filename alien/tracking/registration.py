@@ -35,7 +35,7 @@ from alien.assets.processes import pid_alive
 from alien.tracking import journal
 from alien.tracking.events import actor, event_step, now
 from alien.tracking.lifecycle import Promotion, blocker, promote_steps, refresh_cards
-from alien.tracking.registry import CHALLENGER, TAG_ELIGIBLE, TAG_MODE, TAG_PENDING
+from alien.tracking.registry import CHALLENGER, TAG_ELIGIBLE, TAG_GATE_PASSED, TAG_MODE, TAG_PENDING
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -261,23 +261,61 @@ def register_version(
     return Registration(version, promotion, reused=False)
 
 
+TAG_GATE_REPORT = "alien.gate_report"
+TAG_GATE_DECIDED_AT = "alien.gate_decided_at"
+
+
+def record_gate(registry: Registry, found: ModelVersion, gate_report: Mapping[str, Any]) -> str | None:
+    """Record a new verdict on an already registered version (the gate re-decided it).
+
+    The same model and data can meet a different verdict later: other gate params, another
+    champion. When the verdict differs from the version's ``gate_passed`` tag, the report
+    is logged into the version's run as ``gate_reports/<UTC>.json`` and the tags point at
+    it, so the listing, the card and the promotion event name the verdict that acted.
+
+    Returns:
+        The report's ``runs:/`` URI, or ``None`` when the verdict is unchanged.
+    """
+    passed = str(bool(gate_report["passed"])).lower()
+    if found.tags.get(TAG_GATE_PASSED) == passed:
+        return None
+    at = now()
+    artifact = f"gate_reports/{at.replace(':', '').replace('+0000', 'Z')}.json"
+    if found.run_id is None:  # registered without a run (not by this product): nowhere to keep the report
+        uri = "(no run to keep the report in)"
+    else:
+        registry.client.log_text(found.run_id, json.dumps(dict(gate_report), indent=2), artifact)
+        uri = f"runs:/{found.run_id}/{artifact}"
+    for key, value in ((TAG_GATE_PASSED, passed), (TAG_GATE_REPORT, uri), (TAG_GATE_DECIDED_AT, at)):
+        registry.client.set_model_version_tag(registry.model_name, str(found.version), key, value)
+    return uri
+
+
 def reused(
     registry: Registry, found: ModelVersion, *, promote: bool, expected_champion: str | None, reason: str,
-    run_id: str | None = None,
+    run_id: str | None = None, gate_report: Mapping[str, Any] | None = None,
 ) -> Registration:  # fmt: skip
     """This model and data are registered already (an earlier attempt, or an unchanged nightly run).
 
-    Nothing is registered again; if the gate passed and it is not the champion, it is
-    promoted under the same compare-and-set as a new version.
+    Nothing is registered again; a changed verdict is recorded (:func:`record_gate`), and
+    if the gate passed and it is not the champion, it is promoted under the same
+    compare-and-set as a new version.
     """
     end_abandoned_run(registry, found)
+    report_uri = None if gate_report is None else record_gate(registry, found, gate_report)
+    if report_uri is not None:
+        refresh_cards(registry, [str(found.version)])  # the card's status names the new verdict
     version, champion = str(found.version), registry.champion()
     note = f"this model and data are already registered as version {version} (run {found.run_id})"
     if champion == version:
         return Registration(version, Promotion(False, champion, champion, f"{note}, the champion"), True)
     if not promote:
         return Registration(version, Promotion(False, champion, champion, f"{note}; {reason}"), True)
-    outcome = registry.promote(version, expected_champion=expected_champion, reason=reason, run_id=run_id)
+    extra = {"run_id": found.run_id, "gate_report": report_uri or found.tags.get(TAG_GATE_REPORT)}
+    outcome = registry.promote(
+        version, expected_champion=expected_champion, reason=reason, run_id=run_id,
+        extra={k: v for k, v in extra.items() if v},
+    )  # fmt: skip
     return Registration(
         version, Promotion(outcome.promoted, champion, outcome.champion, f"{note}; {outcome.reason}"), True
     )

@@ -215,8 +215,9 @@ class Registry:
         return recover(self, token=token)
 
     def promote(
-        self, version: str | int, *, expected_champion: str | None, reason: str, run_id: str | None = None
-    ) -> Promotion:
+        self, version: str | int, *, expected_champion: str | None, reason: str, run_id: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Promotion:  # fmt: skip
         """Make ``version`` the champion if the champion is still ``expected_champion`` (compare-and-set).
 
         Refused (``promoted=False`` with the reason) in experiment mode, while the
@@ -225,7 +226,9 @@ class Registry:
         """
         from alien.tracking.lifecycle import promote
 
-        return promote(self, str(version), expected_champion=expected_champion, reason=reason, run_id=run_id)
+        return promote(
+            self, str(version), expected_champion=expected_champion, reason=reason, run_id=run_id, extra=extra
+        )
 
     def rollback(self, *, reason: str, by: str | None = None) -> tuple[str, str]:
         """Return ``@champion`` to the previous champion and pin it; returns ``(from, to)``."""

@@ -131,6 +131,26 @@ def test_a_registered_challenger_is_promoted_when_its_gate_passes_later(workspac
     write_gate_report(workspace, passed=True, champion=V1)  # gates loosened, same model and data
     result = register.run(CFG, workspace)
     assert (result.version, result.reused, result.promoted, result.champion_version) == ("2", True, True, "2")
+    # what the registry shows agrees with the verdict that acted: tag, listing, card, event
+    reg = _registry()
+    tags = dict(reg.model_version("2").tags)
+    assert tags["gate_passed"] == "true" and tags["alien.gate_report"].startswith(
+        f"runs:/{result.run_id}/gate_reports/"
+    )
+    from mlflow import MlflowClient
+
+    kept = MlflowClient().download_artifacts(result.run_id, tags["alien.gate_report"].split("/", 2)[2])
+    assert json.loads(Path(kept).read_text())["passed"] is True
+    assert next(r for r in reg.history() if r["version"] == "2")["gate_passed"] is True
+    assert (
+        "gate re-decided" in reg.model_version("2").description
+        and "PASSED" in reg.model_version("2").description
+    )
+    promote = [e for e in reg.events() if e["action"] == "promote"][-1]
+    assert promote["to"] == "2" and promote["gate_report"] == tags["alien.gate_report"]
+    # an unchanged verdict writes nothing more
+    register.run(CFG, workspace)
+    assert dict(reg.model_version("2").tags)["alien.gate_report"] == tags["alien.gate_report"]
 
 
 def test_stale_gate_report_does_not_promote(workspace) -> None:
