@@ -303,9 +303,18 @@ def reused(
     """
     end_abandoned_run(registry, found)
     report_uri = None if gate_report is None else record_gate(registry, found, gate_report)
-    if report_uri is not None:
-        refresh_cards(registry, [str(found.version)])  # the card's status names the new verdict
     version, champion = str(found.version), registry.champion()
+    touched = [version] if report_uri is not None else []  # the card's status names the new verdict
+    challenger = registry.aliases().get(CHALLENGER)
+    if (
+        registry.mode == "production"
+        and found.tags.get(TAG_MODE, "production") == "production"
+        and (challenger != version)
+    ):  # @challenger is the latest run's candidate, also when that candidate was registered before
+        registry.client.set_registered_model_alias(registry.model_name, CHALLENGER, version)
+        touched += [version, *([challenger] if challenger else [])]
+    if touched:
+        refresh_cards(registry, touched)
     note = f"this model and data are already registered as version {version} (run {found.run_id})"
     if champion == version:
         return Registration(version, Promotion(False, champion, champion, f"{note}, the champion"), True)

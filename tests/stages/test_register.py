@@ -129,6 +129,13 @@ def test_a_registered_challenger_is_promoted_when_its_gate_passes_later(workspac
     write_gate_report(workspace, passed=False, champion=V1)
     assert register.run(CFG, workspace).version == "2"
     write_gate_report(workspace, passed=True, champion=V1)  # gates loosened, same model and data
+    Path(workspace.raw).write_text('{"text": "a fine film", "label": "positive"}\n')  # v1's data again
+    write_gate_report(workspace, passed=True, champion=V1)
+    assert (
+        register.run(CFG, workspace).version == "1" and _state()[1]["challenger"] == "1"
+    )  # latest candidate
+    _new_data(workspace, "another film")
+    write_gate_report(workspace, passed=True, champion=V1)
     result = register.run(CFG, workspace)
     assert (result.version, result.reused, result.promoted, result.champion_version) == ("2", True, True, "2")
     # what the registry shows agrees with the verdict that acted: tag, listing, card, event
