@@ -37,7 +37,7 @@ def main() -> None:
         "",
         f"Hardware: {platform.machine()}, {torch.get_num_threads()} torch threads, CPU only; "
         f"torch {torch.__version__}, transformers {transformers.__version__}. "
-        "Regenerate everything with `make results` (about an hour on 2 cores); each section names its script.",
+        "Regenerate everything with `make results` (hours on 2 cores; cells are cached under `benchmarks/runs/`); each section names its script.",
         "",
         "## Reading",
         "",
