@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 from prefect import Task, flow, runtime
 from prefect.artifacts import create_markdown_artifact
 
+from alien.assets.environ import scoped_environ
 from alien.config import Params, load_params
 from alien.evaluation.summary import render_run_summary
 from alien.stages.run_lock import project_run_lock
@@ -48,16 +48,8 @@ def _handed_to_register(stages: list[dict[str, Any]]) -> Iterator[None]:
         ENV_FLOW_RUN_ID: str(runtime.flow_run.id or ""),
         ENV_FLOW_RUN_URL: str(runtime.flow_run.ui_url or ""),
     }
-    before = {name: os.environ.get(name) for name in given}
-    os.environ.update(given)
-    try:
+    with scoped_environ(given):
         yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @flow(name="retrain", log_prints=True)

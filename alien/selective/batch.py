@@ -54,16 +54,9 @@ def batch_p_values(n_acc: Any, k_cal: Any, m_acc: Any, target_risk: float) -> np
 
 
 def choose_batch_threshold(
-    scores: Any,
-    errors: Any,
-    batch_scores: Any,
-    *,
-    target_risk: float,
-    delta: float,
-    candidates: Any = None,
-    fwer_method: FwerMethod = "fixed_sequence",
-    min_accepted: int | None = None,
-) -> SelectiveThreshold:
+    scores: Any, errors: Any, batch_scores: Any, *, target_risk: float, delta: float,
+    candidates: Any = None, fwer_method: FwerMethod = "fixed_sequence", min_accepted: int | None = None,
+) -> SelectiveThreshold:  # fmt: skip
     """The most permissive threshold certified for the realised risk of the batch ``batch_scores``.
 
     Args:

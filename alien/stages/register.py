@@ -265,13 +265,9 @@ def run(
             promote, reason = _decision(inputs.gate_report, registry)
             run_id = found.run_id
             registration = reused(
-                reg,
-                found,
-                promote=promote,
-                expected_champion=_champion_at_gate(inputs.gate_report),
-                reason=reason,
-                gate_report=inputs.gate_report,
-            )
+                reg, found, promote=promote, expected_champion=_champion_at_gate(inputs.gate_report),
+                reason=reason, gate_report=inputs.gate_report,
+            )  # fmt: skip
         else:
             run_id, registration = _log_and_register(reg, inputs, registry, paths, params_file, token)
         pin = reg.pin()

@@ -34,8 +34,9 @@ from typing import TYPE_CHECKING, Any
 from alien.assets.processes import pid_alive
 from alien.tracking import journal
 from alien.tracking.events import actor, event_step, now
+from alien.tracking.gate_record import TAG_GATE_REPORT, record_gate
 from alien.tracking.lifecycle import Promotion, blocker, promote_steps, refresh_cards
-from alien.tracking.registry import CHALLENGER, TAG_ELIGIBLE, TAG_GATE_PASSED, TAG_MODE, TAG_PENDING
+from alien.tracking.registry import CHALLENGER, TAG_ELIGIBLE, TAG_MODE, TAG_PENDING
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -261,36 +262,6 @@ def register_version(
     return Registration(version, promotion, reused=False)
 
 
-TAG_GATE_REPORT = "alien.gate_report"
-TAG_GATE_DECIDED_AT = "alien.gate_decided_at"
-
-
-def record_gate(registry: Registry, found: ModelVersion, gate_report: Mapping[str, Any]) -> str | None:
-    """Record a new verdict on an already registered version (the gate re-decided it).
-
-    The same model and data can meet a different verdict later: other gate params, another
-    champion. When the verdict differs from the version's ``gate_passed`` tag, the report
-    is logged into the version's run as ``gate_reports/<UTC>.json`` and the tags point at
-    it, so the listing, the card and the promotion event name the verdict that acted.
-
-    Returns:
-        The report's ``runs:/`` URI, or ``None`` when the verdict is unchanged.
-    """
-    passed = str(bool(gate_report["passed"])).lower()
-    if found.tags.get(TAG_GATE_PASSED) == passed:
-        return None
-    at = now()
-    artifact = f"gate_reports/{at.replace(':', '').replace('+0000', 'Z')}.json"
-    if found.run_id is None:  # registered without a run (not by this product): nowhere to keep the report
-        uri = "(no run to keep the report in)"
-    else:
-        registry.client.log_text(found.run_id, json.dumps(dict(gate_report), indent=2), artifact)
-        uri = f"runs:/{found.run_id}/{artifact}"
-    for key, value in ((TAG_GATE_PASSED, passed), (TAG_GATE_REPORT, uri), (TAG_GATE_DECIDED_AT, at)):
-        registry.client.set_model_version_tag(registry.model_name, str(found.version), key, value)
-    return uri
-
-
 def reused(
     registry: Registry, found: ModelVersion, *, promote: bool, expected_champion: str | None, reason: str,
     run_id: str | None = None, gate_report: Mapping[str, Any] | None = None,
@@ -306,11 +277,8 @@ def reused(
     version, champion = str(found.version), registry.champion()
     touched = [version] if report_uri is not None else []  # the card's status names the new verdict
     challenger = registry.aliases().get(CHALLENGER)
-    if (
-        registry.mode == "production"
-        and found.tags.get(TAG_MODE, "production") == "production"
-        and (challenger != version)
-    ):  # @challenger is the latest run's candidate, also when that candidate was registered before
+    # @challenger is the latest run's candidate, also when that candidate was registered before
+    if challenger != version and registry.mode == found.tags.get(TAG_MODE, "production") == "production":
         registry.client.set_registered_model_alias(registry.model_name, CHALLENGER, version)
         touched += [version, *([challenger] if challenger else [])]
     if touched:

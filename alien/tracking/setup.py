@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from alien.assets.environ import scoped_environ
 from alien.config import RegistryConfig
 
 if TYPE_CHECKING:
@@ -61,36 +62,6 @@ def resolve_tracking_uri(configured: str, *, root: str | Path | None = None) -> 
 
 
 @contextlib.contextmanager
-def _env(values: dict[str, str], *, override: bool) -> Iterator[None]:
-    """Set environment variables for the block (``override=False``: only those unset)."""
-    previous = {key: os.environ.get(key) for key in values}
-    for key, value in values.items():
-        if override or previous[key] is None:
-            os.environ[key] = value
-    try:
-        yield
-    finally:
-        for key, old in previous.items():
-            if old is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = old
-
-
-@contextlib.contextmanager
-def _preserved(key: str) -> Iterator[None]:
-    """Restore environment variable ``key`` to its current state after the block."""
-    previous = os.environ.get(key)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = previous
-
-
-@contextlib.contextmanager
 def pointed_at(uri: str) -> Iterator[None]:
     """Point MLflow's process-wide tracking and registry URIs at ``uri`` for the block only.
 
@@ -105,7 +76,7 @@ def pointed_at(uri: str) -> Iterator[None]:
     # The explicitly set values (None when unset, so env/defaults keep applying afterwards);
     # get_tracking_uri() would return a resolved default and pin it for the rest of the process.
     before = getattr(tracking_utils, "_tracking_uri", None), getattr(registry_utils, "_registry_uri", None)
-    with _preserved(TRACKING_URI_ENV), _preserved("MLFLOW_REGISTRY_URI"):
+    with scoped_environ(restore=(TRACKING_URI_ENV, "MLFLOW_REGISTRY_URI")):
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
         try:
@@ -162,7 +133,7 @@ def probe(uri: str, *, create: bool = False) -> MlflowClient:
     missing = None if create else missing_store(uri)
     if missing is not None:
         raise RegistryUnavailableError(f"MLflow registry at {uri} cannot be used: {missing}")
-    with _env(_PROBE_HTTP_ENV, override=True):
+    with scoped_environ(_PROBE_HTTP_ENV):
         try:
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             client.search_experiments(max_results=1)
@@ -202,7 +173,7 @@ def configure_tracking(cfg: RegistryConfig) -> str:
     client = probe(uri, create=True)
     # Both setters also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; undo that so the
     # variables keep meaning "the user's choice" for the next configure_tracking in this process.
-    with _preserved(TRACKING_URI_ENV), _preserved("MLFLOW_REGISTRY_URI"):
+    with scoped_environ(restore=(TRACKING_URI_ENV, "MLFLOW_REGISTRY_URI")):
         mlflow.set_tracking_uri(uri)
         mlflow.set_registry_uri(uri)
     experiment = client.get_experiment_by_name(cfg.experiment)
