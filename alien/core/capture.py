@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -23,6 +22,7 @@ from transformers import PreTrainedTokenizerBase
 
 from alien.core.feature_set import FeatureSet
 from alien.core.head_builder import HeadSpec, head_spec, num_labels_of
+from alien.core.input_checks import check_labelled_inputs
 from alien.core.tokenization import IGNORE_INDEX, pad_encoding, tokenize_and_align_labels
 from alien.task import TaskName, get_task
 
@@ -127,56 +127,6 @@ def frozen(model: nn.Module) -> Iterator[None]:
         model.train(was_training)
 
 
-def _as_int(value: object, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TypeError(f"{where} must be an integer class id, got {value!r} ({type(value).__name__})")
-    return int(value)
-
-
-def _check_inputs(
-    inputs: Sequence[Any], labels: Sequence[Any], task: str, num_labels: int, *, sizes: tuple[int, int]
-) -> list[Any]:
-    batch_size, max_length = sizes
-    if batch_size < 1 or max_length < 2:
-        raise ValueError(f"batch_size must be >= 1 and max_length >= 2, got {batch_size} and {max_length}")
-    if len(inputs) == 0:
-        raise ValueError("no inputs: texts_or_words is empty")
-    if len(labels) != len(inputs):
-        raise ValueError(f"got {len(inputs)} inputs but {len(labels)} labels")
-    allowed = f"[0, {num_labels})"
-    if not get_task(task).is_token:
-        for i, text in enumerate(inputs):
-            if not isinstance(text, str):
-                raise TypeError(f"text {i} must be a string, got {text!r} ({type(text).__name__})")
-        checked: list[Any] = [_as_int(y, f"label {i}") for i, y in enumerate(labels)]
-        bad = [(i, y) for i, y in enumerate(checked) if not 0 <= y < num_labels]
-    else:
-        for i, (words, ys) in enumerate(zip(inputs, labels, strict=True)):
-            if isinstance(words, str) or not all(isinstance(w, str) for w in words):
-                raise TypeError(f"example {i} must be a list of word strings, got {words!r:.80}")
-            if isinstance(ys, str) or not isinstance(ys, Sequence | np.ndarray) or len(ys) != len(words):
-                raise ValueError(
-                    f"example {i} has {len(words)} words but its labels are {ys!r:.80}; "
-                    "give one label per word"
-                )
-        checked = [
-            [_as_int(y, f"label {j} of example {i}") for j, y in enumerate(ys)] for i, ys in enumerate(labels)
-        ]
-        bad = [
-            (i, y)
-            for i, ys in enumerate(checked)
-            for y in ys
-            if y != IGNORE_INDEX and not 0 <= y < num_labels
-        ]
-        allowed += f" or {IGNORE_INDEX}"
-    if bad:
-        raise ValueError(
-            f"label {bad[0][1]} of example {bad[0][0]} is out of range; allowed {allowed} "
-            f"for a model with {num_labels} labels"
-        )
-    return checked
-
-
 def encode(
     tokenizer: PreTrainedTokenizerBase,
     inputs: Sequence[Any],
@@ -221,6 +171,26 @@ def _labelled_rows(
     return z, logits, torch.tensor(chunk_labels, dtype=torch.long), torch.arange(start, start + n)
 
 
+def _forward_batch(
+    model: nn.Module,
+    tokenizer: PreTrainedTokenizerBase,
+    chunk: Sequence[Any],
+    chunk_labels: list[Any],
+    *,
+    spec: HeadSpec,
+    task: TaskName,
+    start: int,
+    max_length: int,
+) -> tuple[torch.Tensor, ...]:
+    """One frozen forward pass over a batch: its labelled rows (features, logits, labels, ids)."""
+    token = get_task(task).is_token
+    batch = encode(tokenizer, chunk, task=task, max_length=max_length, labels=chunk_labels if token else None)
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    z, logits = capture_features(model, batch, spec=spec)
+    return _labelled_rows(z, logits, batch, chunk_labels, start=start, token=token)
+
+
 def extract_features(
     model: nn.Module,
     tokenizer: PreTrainedTokenizerBase,
@@ -243,37 +213,35 @@ def extract_features(
         task: ``"sequence-classification"`` or ``"token-classification"``.
         batch_size: examples per forward pass.
         max_length: truncation length in tokens.
-        progress: show a tqdm progress bar.
-        desc: the bar's label (e.g. the split's name).
+        progress: show a tqdm progress bar; ``desc`` is its label (e.g. the split's name).
 
     Returns:
         A :class:`FeatureSet`; for token tasks one row per labelled word (its
         first sub-token) with ``example_ids``; words truncated away are dropped.
 
     Raises:
-        ValueError: empty input, mismatched lengths, labels outside ``[0, C)``,
-            unknown task or a task that does not match the model.
-        TypeError: a text that is not a string or a label that is not an integer.
+        ValueError, TypeError: see :func:`alien.core.input_checks.check_labelled_inputs`;
+            also an unknown task or one that does not match the model.
     """
     check_task(model, task)
     token = get_task(task).is_token
-    checked = _check_inputs(
+    checked = check_labelled_inputs(
         texts_or_words, labels, task, num_labels_of(model), sizes=(batch_size, max_length)
     )
     spec = head_spec(model)
-    device = next(model.parameters()).device
     parts: dict[str, list[torch.Tensor]] = {"features": [], "logits": [], "labels": [], "example_ids": []}
-    steps = range(0, len(texts_or_words), batch_size)
     with frozen(model):
-        for start in tqdm(steps, total=len(steps), desc=desc, disable=not progress):
-            chunk = texts_or_words[start : start + batch_size]
-            chunk_labels = checked[start : start + batch_size]
-            batch = encode(
-                tokenizer, chunk, task=task, max_length=max_length, labels=chunk_labels if token else None
+        for start in tqdm(range(0, len(checked), batch_size), desc=desc, disable=not progress):
+            rows = _forward_batch(
+                model,
+                tokenizer,
+                texts_or_words[start : start + batch_size],
+                checked[start : start + batch_size],
+                spec=spec,
+                task=task,
+                start=start,
+                max_length=max_length,
             )
-            batch = {k: v.to(device) for k, v in batch.items()}
-            z, logits = capture_features(model, batch, spec=spec)
-            rows = _labelled_rows(z, logits, batch, chunk_labels, start=start, token=token)
             for key, value in zip(parts, rows, strict=True):
                 parts[key].append(value.detach().cpu())
     cat = {k: torch.cat(v) for k, v in parts.items()}

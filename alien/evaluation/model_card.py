@@ -150,6 +150,19 @@ def _plot_lines(plot_uris: Mapping[str, str]) -> list[str]:
     return lines
 
 
+def _verdict(passed: bool) -> str:
+    if passed:
+        return "✅ **PASSED** all gates"
+    return "❌ **FAILED** a gate — not eligible for promotion; the champion is unchanged"
+
+
+def _params_lines(params: Mapping[str, Any]) -> list[str]:
+    """The key parameters as a table (nested or flattened ``params``)."""
+    flat = _flatten(params)
+    lines = ["", "## Key parameters", "", "| param | value |", "|---|---|"]
+    return lines + [f"| {key} | {_cell(flat[key])} |" for key in KEY_PARAMS if key in flat]
+
+
 def render_model_card(
     gate_report: Mapping[str, Any],
     metrics: Mapping[str, Any],
@@ -193,24 +206,17 @@ def render_model_card(
     passed = gate_report.get("passed")
     if not isinstance(passed, bool):
         raise ValueError(f"gate_report['passed'] must be true or false, got {passed!r}")
-    verdict = (
-        "✅ **PASSED** all gates"
-        if passed
-        else "❌ **FAILED** a gate — not eligible for promotion; the champion is unchanged"
-    )
     warned = [*identity_warnings(identity or {}, champion_identity), *warnings]
     lines = [f"# {title}", ""]
     lines += [f"> ⚠️ **Warning:** {_cell(w)}" for w in warned] + ([""] if warned else [])
-    lines += [f"**Gate verdict:** {verdict}", "", "## Gates", "", *_gate_table(gate_report)]
+    lines += [f"**Gate verdict:** {_verdict(passed)}", "", "## Gates", "", *_gate_table(gate_report)]
     lines += ["", "## Metrics (test split)", "", *_metrics_table(metrics, champion), ""]
     lines += [
         "ROC-AUC / PR-AUC / PRR / AURC: how well the uncertainty detects misclassifications; "
         "ECE / Brier: calibration of 1 − uncertainty as the probability of being right.",
         "", "## Data", "", *_data_lines(data_version, metrics),
     ]  # fmt: skip
-    flat = _flatten(params)
-    lines += ["", "## Key parameters", "", "| param | value |", "|---|---|"]
-    lines += [f"| {key} | {_cell(flat[key])} |" for key in KEY_PARAMS if key in flat]
+    lines += _params_lines(params)
     if provenance:
         lines += ["", "## Provenance", "", *(f"- {k}: {v}" for k, v in provenance.items())]
     if plot_uris:
