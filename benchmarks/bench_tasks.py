@@ -5,12 +5,13 @@ Scenarios (sized for about 5–15 minutes each on 2 CPU cores):
 * ``wnut16-minilm``: WNUT-16 Twitter NER, all-MiniLM-L6-v2, token classification, full fine-tuning.
 * ``rt-smollm2-lora``: Rotten Tomatoes, SmolLM2-135M-Instruct (decoder), LoRA r=8 on q/v, merged.
 
-Each runs fetch → prepare → finetune → features → align → evaluate in a scratch project
-(``benchmarks/runs/<scenario>/``; reused, so a re-run skips nothing but costs no download) and
-writes ``benchmarks/results/tasks.json`` and ``benchmarks/results/tasks.md``.
+Each runs fetch → prepare → finetune → features → align → evaluate per seed (the seed drives the
+split, the fine-tuning and the head) in a scratch project (``benchmarks/runs/tasks/<scenario>-s<seed>/``)
+and writes ``benchmarks/results/tasks.json`` (every run) and ``benchmarks/results/tasks.md`` (mean ± std
+over seeds of calibrated ALIEN, the raw head and every baseline the evaluate stage scores).
 
-    python benchmarks/bench_tasks.py                 # both
-    python benchmarks/bench_tasks.py wnut16-minilm   # one
+    python benchmarks/bench_tasks.py                          # both, seeds 42-44
+    python benchmarks/bench_tasks.py wnut16-minilm --seeds 42 # one scenario, one seed
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,14 +46,23 @@ SCENARIOS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 STAGES = ("fetch", "prepare", "finetune", "features", "align", "evaluate")
-METHODS = ("alien", "entropy", "softmax_response", "temperature_scaling")
+SEEDS = (42, 43, 44)
+METRICS = (
+    ("roc_auc", "ROC-AUC ↑"),
+    ("prr", "PRR ↑"),
+    ("aurc", "AURC ↓"),
+    ("ece", "ECE ↓"),
+    ("brier", "Brier ↓"),
+)
 
 
-def run_scenario(name: str) -> dict[str, Any]:
+def run_scenario(name: str, seed: int) -> dict[str, Any]:
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     for section, values in SCENARIOS[name].items():
         raw[section].update(values)
-    workdir = ROOT / "benchmarks" / "runs" / name
+    for section in ("data", "finetune", "align"):
+        raw[section]["seed"] = seed
+    workdir = ROOT / "benchmarks" / "runs" / "tasks" / f"{name}-s{seed}"
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     here = Path.cwd()
@@ -64,39 +75,56 @@ def run_scenario(name: str) -> dict[str, Any]:
         os.chdir(here)
     return {
         "scenario": name,
+        "seed": seed,
         "settings": SCENARIOS[name],
         "seconds": {stage: out["seconds"] for stage, out in stages.items()},
         "rows": stages["prepare"]["result"]["rows"],
-        "methods": {m: metrics["methods"][m] for m in METHODS if m in metrics["methods"]},
+        "methods": metrics["methods"],
         "task": metrics["task"],
         "test_rows": metrics["rows"],
         "overhead": overhead,
     }
 
 
+def _mean_std(values: list[float]) -> str:
+    if not values:
+        return "—"
+    return f"{np.mean(values):.4f} ± {np.std(values):.4f}" if len(values) > 1 else f"{values[0]:.4f}"
+
+
 def to_markdown(results: list[dict[str, Any]]) -> str:
-    lines = []
-    for r in results:
-        task = r["task"]
-        quality = f"accuracy {task['accuracy']:.4f}"
-        if "entity_f1" in task:
-            quality += f", entity F1 (seqeval) {task['entity_f1']:.4f}"
-        o = r["overhead"]
+    """Per scenario: mean ± std over its seeds of every method's test metrics."""
+    lines = [
+        "`alien` is the served, calibrated u (g fitted on validation); `alien_raw` the head's own output. "
+        "ECE / Brier are of 1 − u as the probability of being right (15 bins); not defined for the "
+        "distance scores (Mahalanobis, RDE).",
+        "",
+    ]
+    for name in SCENARIOS:
+        runs = [r for r in results if r["scenario"] == name]
+        if not runs:
+            continue
+        seeds = [r["seed"] for r in runs]
+        quality = f"accuracy {_mean_std([r['task']['accuracy'] for r in runs])}"
+        if "entity_f1" in runs[0]["task"]:
+            quality += f", entity F1 (seqeval) {_mean_std([r['task']['entity_f1'] for r in runs])}"
+        o, first = runs[0]["overhead"], runs[0]
         lines += [
-            f"### {r['scenario']}",
+            f"### {name}",
             "",
-            f"Rows {r['rows']}; test rows {r['test_rows']}; {quality}; ALIEN adds {o['head_parameters']:,} "
-            f"parameters = {o['overhead_percent']:.4f}% of the backbone ({o['backbone_parameters']:,}).",
-            f"Seconds per stage: {r['seconds']}.",
+            f"Seeds {seeds}. Rows {first['rows']} (seed {seeds[0]}); test rows {first['test_rows']}; "
+            f"{quality}; ALIEN adds {o['head_parameters']:,} parameters = {o['overhead_percent']:.4f}% of the "
+            f"backbone ({o['backbone_parameters']:,}). Seconds per stage (seed {seeds[0]}): {first['seconds']}.",
             "",
-            "| method | ROC-AUC ↑ | PRR ↑ | AURC ↓ | ECE ↓ | Brier ↓ |",
-            "|---|---|---|---|---|---|",
+            "| method | " + " | ".join(label for _, label in METRICS) + " |",
+            "|---|" + "---|" * len(METRICS),
         ]
-        for method, m in r["methods"].items():
-            lines.append(
-                f"| {method} | {m['roc_auc']:.4f} | {m['prr']:.4f} | {m['aurc']:.4f} | "
-                f"{m.get('ece', float('nan')):.4f} | {m.get('brier', float('nan')):.4f} |"
-            )
+        for method in first["methods"]:
+            cells = [
+                _mean_std([r["methods"][method][k] for r in runs if k in r["methods"].get(method, {})])
+                for k, _ in METRICS
+            ]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -106,15 +134,20 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args(argv)
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "tasks.json"
-    previous = {r["scenario"]: r for r in json.loads(path.read_text())} if path.is_file() else {}
+    saved = json.loads(path.read_text()) if path.is_file() else []
+    # runs of the current format (with a seed) are kept; a re-run of (scenario, seed) replaces its own
+    previous = {(r["scenario"], r["seed"]): r for r in saved if "seed" in r}
     for name in args.scenarios:
-        previous[name] = run_scenario(name)
-        print(json.dumps(previous[name], indent=1), flush=True)
-    results = [previous[n] for n in SCENARIOS if n in previous]
+        for seed in args.seeds:
+            previous[name, seed] = run_scenario(name, seed)
+            print(json.dumps(previous[name, seed]["methods"]["alien"]), flush=True)
+            path.write_text(json.dumps(list(previous.values()), indent=2) + "\n")
+    results = sorted(previous.values(), key=lambda r: (list(SCENARIOS).index(r["scenario"]), r["seed"]))
     path.write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "tasks.md").write_text(to_markdown(results))
     print(to_markdown(results))

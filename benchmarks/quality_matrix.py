@@ -56,7 +56,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 MAIN_VARIANTS = ("alien", "alien_smoothmax")
 ABLATION_DATASET = "rotten_tomatoes"
-BASELINES = ("softmax_response", "entropy", "temperature_scaling", "mahalanobis", "relative_mahalanobis")
+BASELINES = (
+    "softmax_response", "entropy", "temperature_scaling", "doctor",
+    "mahalanobis", "relative_mahalanobis", "rde", "linear_probe",
+)  # fmt: skip
 METRICS = ("roc_auc", "prr", "aurc", "ece", "brier")
 LOWER_IS_BETTER = {"aurc", "ece", "brier"}
 
@@ -70,18 +73,38 @@ def _params(dataset: str, method: str, seed: int) -> dict[str, Any]:
     return raw
 
 
+def _features_elsewhere(dataset: str, method: str, seed: int, key: str) -> Path | None:
+    """bench_calibration's (or bench_selection's) cell with the same fine-tuned features, if one is built."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_calibration as cal
+
+    if method != "full" or ROWS != cal.ROWS or FINETUNE["full"] != cal.FINETUNE:
+        return None
+    own = cal.RUNS / f"{dataset}-s{seed}"
+    stamp = own / "features.key"
+    if stamp.is_file() and stamp.read_text() == cal._own_key(dataset, seed):
+        return own
+    shared = cal._shared_features(dataset, seed, key)
+    return None if shared is None or shared.parent.name == "matrix" else shared
+
+
 def run_cell(dataset: str, method: str, seed: int, variants: list[str]) -> dict[str, Any]:
-    """Features once per cell (cached), then align + evaluate per head variant."""
+    """Features once per cell (cached, or another benchmark's identical ones), then align + evaluate per variant."""
     raw = _params(dataset, method, seed)
     cell = ROOT / "benchmarks" / "runs" / "matrix" / f"{dataset}-{method}-s{seed}"
     cell.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha256(json.dumps([raw["data"], raw["backbone"], raw["finetune"]], sort_keys=True).encode())
     stamp = cell / "features.key"
+    built = stamp.is_file() and stamp.read_text() == key.hexdigest()
+    source = None if built else _features_elsewhere(dataset, method, seed, key.hexdigest())
+    if source is not None:
+        for name in ("prepared", "backbone", "features"):
+            raw["paths"][name] = str(source / raw["paths"][name])
     here = Path.cwd()
     os.chdir(cell)
     try:
-        timings: dict[str, Any] = {}
-        if not (stamp.is_file() and stamp.read_text() == key.hexdigest()):
+        timings: dict[str, Any] = {"features_from": str(source.relative_to(ROOT))} if source else {}
+        if not built and source is None:
             stages = run_stages(params_from_mapping(raw), ("fetch", "prepare", "finetune", "features"))
             timings = {name: out["seconds"] for name, out in stages.items()}
             stamp.write_text(key.hexdigest())
@@ -140,7 +163,7 @@ def _collect(
         if with_baselines:
             for b in BASELINES:
                 for m in METRICS:
-                    if m in first["methods"][b]:
+                    if m in first["methods"].get(b, {}):
                         rows.setdefault(b, {}).setdefault(m, []).append(first["methods"][b][m])
         for variant in variants:
             if variant not in c["variants"]:
@@ -149,6 +172,10 @@ def _collect(
             for m in METRICS:
                 rows.setdefault(variant, {}).setdefault(m, []).append(metrics["methods"]["alien"][m])
             rows[variant].setdefault("accuracy", []).append(metrics["task"]["accuracy"])
+            raw_head = metrics["methods"].get("alien_raw")
+            if variant == "alien" and with_baselines and raw_head:
+                for m in METRICS:
+                    rows.setdefault("alien_raw", {}).setdefault(m, []).append(raw_head[m])
     return rows
 
 
@@ -156,7 +183,8 @@ def to_markdown(cells: list[dict[str, Any]]) -> str:
     seeds = sorted({c["seed"] for c in cells})
     out = [
         f"Seeds {seeds}; {ROWS} rows per dataset (stable-hash subset), MiniLM; mean ± std over seeds; "
-        "best per column in bold. ECE/Brier are not defined for the Mahalanobis scores.",
+        "best per column in bold. `alien` (and each head variant) is the served, calibrated u; `alien_raw` "
+        "is the head's own output. ECE/Brier are not defined for the distance scores (Mahalanobis, RDE).",
         "",
     ]
     for dataset in DATASETS:
