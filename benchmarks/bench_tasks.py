@@ -133,16 +133,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("scenarios", nargs="*", default=list(SCENARIOS), choices=list(SCENARIOS))
+    parser.add_argument("scenarios", nargs="*", help=f"any of {list(SCENARIOS)} (default: all)")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     args = parser.parse_args(argv)
+    unknown = [n for n in args.scenarios if n not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
     out_dir = ROOT / "benchmarks" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "tasks.json"
     saved = json.loads(path.read_text()) if path.is_file() else []
     # runs of the current format (with a seed) are kept; a re-run of (scenario, seed) replaces its own
     previous = {(r["scenario"], r["seed"]): r for r in saved if "seed" in r}
-    for name in args.scenarios:
+    for name in args.scenarios or list(SCENARIOS):
         for seed in args.seeds:
             previous[name, seed] = run_scenario(name, seed)
             print(json.dumps(previous[name, seed]["methods"]["alien"]), flush=True)

@@ -59,10 +59,13 @@ def main() -> None:
         ),
         ("Serving under concurrent clients — `benchmarks/bench_serving.py`", _code(_read("serving.txt"))),
         (
-            "Quality matrix, protocol and ablation (raw head; before calibration) — `benchmarks/quality_matrix.py`",
+            "Quality matrix (calibrated ALIEN, raw head, every baseline), protocol and ablation — `benchmarks/quality_matrix.py`",
             _read("matrix.md"),
         ),
-        ("NER and decoder backbones — `benchmarks/bench_tasks.py`", _read("tasks.md")),
+        (
+            "NER (WNUT-16) and decoder (SmolLM2 + LoRA) backbones, 3 seeds — `benchmarks/bench_tasks.py`",
+            _read("tasks.md"),
+        ),
         ("Inference overhead — `benchmarks/bench_inference.py`", _code(_read("inference.txt"))),
         ("Alignment grid — `benchmarks/bench_grid.py`", _code(_read("grid.txt"))),
         ("Pipeline and orchestration — `benchmarks/bench_pipeline.py`", _pipeline()),
