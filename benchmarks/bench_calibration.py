@@ -202,28 +202,27 @@ def evaluate_cell(scores: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """Test metrics of the raw head, of each calibrator fitted on each held-out split, of TS and the backbone."""
     errors = scores["test_errors"]
     rows = {"alien_raw": _metrics(scores["test_u"], errors)}
+    shipped = shipped_default()
     for name in CALIBRATORS:
         for split in FIT_SPLITS:
             g = make_calibrator(name).fit(_fit_rows(scores, split, "u"), _fit_rows(scores, split, "errors"))
-            rows[f"{name}@{split}"] = _metrics(g(scores["test_u"]), errors)
+            u = g(scores["test_u"])
+            rows[f"{name}@{split}"] = _metrics(u, errors)
             if name == "beta" and split == "validation":
-                rows[f"{name}@{split}"]["ece_noise_floor"] = ece_noise_floor(g(scores["test_u"]))
+                rows[f"{name}@{split}"]["ece_noise_floor"] = ece_noise_floor(u)
+            if f"{name}@{split}" == shipped:
+                rows[shipped]["vs_entropy_auc_ci"] = _vs_entropy(scores, u)
     rows["temperature_scaling"] = _metrics(temperature_scaled_u(scores), errors)
     rows.update(_backbone_rows(scores))
-    shipped = shipped_default()
-    if shipped in rows:
-        rows[shipped]["vs_entropy_auc_ci"] = _vs_entropy(scores, shipped)
     return rows
 
 
-def _vs_entropy(scores: dict[str, np.ndarray], shipped: str) -> list[float]:
-    """Paired bootstrap (1000 resamples, 95%) of ΔROC-AUC, the shipped map's u vs entropy, on the test rows."""
-    name, split = shipped.split("@")
-    g = make_calibrator(name).fit(_fit_rows(scores, split, "u"), _fit_rows(scores, split, "errors"))
+def _vs_entropy(scores: dict[str, np.ndarray], u: np.ndarray) -> list[float]:
+    """Paired bootstrap (1000 resamples, 95%) of ΔROC-AUC, test ``u`` vs the backbone's entropy, on the test rows."""
     test = _feature_set(scores, "test")
     entropy = PredictiveEntropy().fit(test, test).score(test)
     errors = scores["test_errors"]
-    r = paired_bootstrap("roc_auc", g(scores["test_u"]), errors, entropy, errors, n_samples=1000, seed=0)
+    r = paired_bootstrap("roc_auc", u, errors, entropy, errors, n_samples=1000, seed=0)
     return [r.delta, r.low, r.high]
 
 

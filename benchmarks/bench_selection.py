@@ -43,6 +43,9 @@ from sklearn.linear_model import LogisticRegression
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _tables import mean_std  # noqa: E402
 
 from alien.backbones.loading import load_finetuned  # noqa: E402
 from alien.config import params_from_mapping  # noqa: E402
@@ -210,10 +213,6 @@ def _run(row: dict[str, Any]) -> tuple[int, int, int]:
     return (row["seed"], row.get("split", 0), row["fold"])
 
 
-def _mean_std(values: list[float]) -> str:
-    return f"{np.mean(values):.4f} ± {np.std(values):.4f}"
-
-
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     out = [
         "Validation-only evidence: head trained on the alignment split; validation cut in two stratified "
@@ -241,7 +240,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
         paper = {_run(r): r for r in sub if r["variant"] == PAPER}
         for v in variants:
             vr = [r for r in sub if r["variant"] == v]
-            cells = [_mean_std([r[m] for r in vr]) for m in METRICS]
+            cells = [mean_std([r[m] for r in vr]) for m in METRICS]
             wins = []
             for m in ("roc_auc", "brier", "ece"):
                 better = [

@@ -23,11 +23,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _tables import mean_std  # noqa: E402
 
 from alien.config import params_from_mapping  # noqa: E402
 from alien.core.model import AlienClassifier  # noqa: E402
@@ -86,12 +88,6 @@ def run_scenario(name: str, seed: int) -> dict[str, Any]:
     }
 
 
-def _mean_std(values: list[float]) -> str:
-    if not values:
-        return "—"
-    return f"{np.mean(values):.4f} ± {np.std(values):.4f}" if len(values) > 1 else f"{values[0]:.4f}"
-
-
 def to_markdown(results: list[dict[str, Any]]) -> str:
     """Per scenario: mean ± std over its seeds of every method's test metrics."""
     lines = [
@@ -105,9 +101,9 @@ def to_markdown(results: list[dict[str, Any]]) -> str:
         if not runs:
             continue
         seeds = [r["seed"] for r in runs]
-        quality = f"accuracy {_mean_std([r['task']['accuracy'] for r in runs])}"
+        quality = f"accuracy {mean_std([r['task']['accuracy'] for r in runs])}"
         if "entity_f1" in runs[0]["task"]:
-            quality += f", entity F1 (seqeval) {_mean_std([r['task']['entity_f1'] for r in runs])}"
+            quality += f", entity F1 (seqeval) {mean_std([r['task']['entity_f1'] for r in runs])}"
         o, first = runs[0]["overhead"], runs[0]
         lines += [
             f"### {name}",
@@ -121,7 +117,7 @@ def to_markdown(results: list[dict[str, Any]]) -> str:
         ]
         for method in first["methods"]:
             cells = [
-                _mean_std([r["methods"][method][k] for r in runs if k in r["methods"].get(method, {})])
+                mean_std([r["methods"][method][k] for r in runs if k in r["methods"].get(method, {})])
                 for k, _ in METRICS
             ]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")

@@ -29,6 +29,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_calibration as cal  # noqa: E402
+from _tables import mean_std  # noqa: E402
 
 from alien.config import params_from_mapping  # noqa: E402
 from alien.stages.pipeline import run_stages  # noqa: E402
@@ -75,9 +79,6 @@ def _params(dataset: str, method: str, seed: int) -> dict[str, Any]:
 
 def _features_elsewhere(dataset: str, method: str, seed: int, key: str) -> Path | None:
     """bench_calibration's (or bench_selection's) cell with the same fine-tuned features, if one is built."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import bench_calibration as cal
-
     if method != "full" or ROWS != cal.ROWS or FINETUNE["full"] != cal.FINETUNE:
         return None
     own = cal.RUNS / f"{dataset}-s{seed}"
@@ -128,10 +129,6 @@ def run_cell(dataset: str, method: str, seed: int, variants: list[str]) -> dict[
     return {"dataset": dataset, "method": method, "seed": seed, "timings": timings, "variants": results}
 
 
-def _mean_std(values: list[float]) -> str:
-    return f"{np.mean(values):.4f} ± {np.std(values):.4f}" if len(values) > 1 else f"{values[0]:.4f}"
-
-
 def _table(rows: dict[str, dict[str, list[float]]], metrics: tuple[str, ...]) -> list[str]:
     best = {}
     for m in metrics:
@@ -146,7 +143,7 @@ def _table(rows: dict[str, dict[str, list[float]]], metrics: tuple[str, ...]) ->
             if not v.get(m):
                 cells.append("—")
                 continue
-            text = _mean_std(v[m])
+            text = mean_std(v[m])
             cells.append(f"**{text}**" if best.get(m) == name else text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
@@ -193,7 +190,7 @@ def to_markdown(cells: list[dict[str, Any]]) -> str:
             if not rows:
                 continue
             acc = rows.get("alien", {}).get("accuracy", [])
-            out += [f"### {dataset} — {method} fine-tuning (accuracy {_mean_std(acc)})", ""]
+            out += [f"### {dataset} — {method} fine-tuning (accuracy {mean_std(acc)})", ""]
             out += [*_table(rows, METRICS), ""]
     protocol = _collect(cells, ABLATION_DATASET, "full", ("alien", "protocol_train"), with_baselines=False)
     if "protocol_train" in protocol:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from alien.tracking import journal
 from alien.tracking.events import actor, event_step, now
+from alien.tracking.gate_record import TAG_GATE_DECIDED_AT, TAG_GATE_REPORT
 from alien.tracking.registry import (
     CHALLENGER,
     CHAMPION,
@@ -26,6 +27,7 @@ from alien.tracking.registry import (
     PREVIOUS,
     ROLLED_BACK,
     TAG_ELIGIBLE,
+    TAG_GATE_PASSED,
     TAG_PENDING,
     TAG_PROMOTED_AT,
     TAG_PROMOTED_FROM,
@@ -223,11 +225,9 @@ def role_of(version: str, aliases: dict[str, str], tags: dict[str, str], pin: di
     parts = [f"aliases: {', '.join('@' + n for n in names)}" if names else "no alias"]
     if aliases.get(CHAMPION) == version:
         parts.append("serving as champion" + (f" (pinned by rollback: {pin['reason']})" if pin else ""))
-    if tags.get("alien.gate_decided_at"):  # the same model met a new verdict after registration
-        verdict = "PASSED" if tags.get("gate_passed") == "true" else "FAILED"
-        parts.append(
-            f"gate re-decided {tags['alien.gate_decided_at']}: {verdict} ({tags.get('alien.gate_report')})"
-        )
+    if tags.get(TAG_GATE_DECIDED_AT):  # the same model met a new verdict after registration
+        verdict = "PASSED" if tags.get(TAG_GATE_PASSED) == "true" else "FAILED"
+        parts.append(f"gate re-decided {tags[TAG_GATE_DECIDED_AT]}: {verdict} ({tags.get(TAG_GATE_REPORT)})")
     if tags.get(TAG_ELIGIBLE, "true") != "true":
         parts.append(f"not eligible for promotion — {tags.get('alien.ineligible', 'marked')}")
     elif aliases.get(CHAMPION) != version:
