@@ -35,8 +35,8 @@ from alien.config import params_from_mapping  # noqa: E402
 from alien.core.feature_set import FeatureSet  # noqa: E402
 from alien.metrics import brier_score, expected_calibration_error, roc_auc  # noqa: E402
 from alien.metrics.paired import paired_bootstrap  # noqa: E402
+from alien.pipeline.table import run_stages  # noqa: E402
 from alien.stages.evaluate import alien_scores  # noqa: E402
-from alien.stages.pipeline import run_stages  # noqa: E402
 
 DATASETS = {
     "rotten_tomatoes": "package:rotten_tomatoes",
@@ -93,12 +93,12 @@ def _build(raw: dict[str, Any], cell: Path, dataset: str, seed: int) -> dict[str
     if shared is not None:
         for name in ("prepared", "backbone", "features"):
             raw["paths"][name] = str(shared / raw["paths"][name])
-        run_stages(params_from_mapping(raw), ("align",))
+        run_stages(params_from_mapping(raw), ("align",), root=cell)
         return raw
     if not built:
-        run_stages(params_from_mapping(raw), ("fetch", "prepare", "finetune", "features"))
+        run_stages(params_from_mapping(raw), ("fetch", "prepare", "finetune", "features"), root=cell)
         stamp.write_text(own)
-    run_stages(params_from_mapping(raw), ("align",))
+    run_stages(params_from_mapping(raw), ("align",), root=cell)
     return raw
 
 

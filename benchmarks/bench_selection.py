@@ -54,7 +54,7 @@ from alien.core.head import AlienHead  # noqa: E402
 from alien.core.head_builder import build_alien_head  # noqa: E402
 from alien.metrics.calibration import brier_score, expected_calibration_error  # noqa: E402
 from alien.metrics.error_detection import roc_auc  # noqa: E402
-from alien.stages.pipeline import run_stages  # noqa: E402
+from alien.pipeline.table import run_stages  # noqa: E402
 from alien.training import AlienHeadEnsemble, fit_alien  # noqa: E402
 
 DATASETS = {"trec": "package:trec", "rotten_tomatoes": "package:rotten_tomatoes"}
@@ -117,7 +117,7 @@ def build_cell(dataset: str, seed: int) -> Path:
     here = Path.cwd()
     os.chdir(cell)
     try:
-        run_stages(params_from_mapping(raw), ("fetch", "prepare", "finetune", "features"))
+        run_stages(params_from_mapping(raw), ("fetch", "prepare", "finetune", "features"), root=cell)
     finally:
         os.chdir(here)
     stamp.write_text(key)

@@ -1,12 +1,20 @@
 """Serving under concurrent load: `mlflow models serve` of the deployable model on 127.0.0.1.
 
 For 1, 2, 8 and 16 concurrent clients x 50 requests each (1-4 texts per request) it
-prints errors, p50/p95/p99 latency, throughput, and the largest difference between
-what the server answered and a batch prediction of the same texts in-process
-(labels must match exactly, uncertainties to 1e-6).
+measures texts/s, p50/p95/p99 latency and errors, and checks that what the server
+answered equals a batch prediction of the same texts in-process (labels exactly,
+uncertainties to 1e-6). It serves the same logged model twice in one run: without
+micro-batching (every request its own forward: before) and with it (after), and
+measures ``offline_texts_per_s``: the same model on the same texts, batched in-process.
+It writes benchmarks/results/serving.json and prints issue 20's targets next to the results.
 
-    python benchmarks/bench_serving.py                      # models/deployable if present, else a tiny BERT
-    python benchmarks/bench_serving.py --model-dir DIR --requests 50
+    python benchmarks/bench_serving.py                       # models/deployable if present, else a tiny BERT
+    python benchmarks/bench_serving.py --backbone package:minilm   # an untrained head on a real backbone
+    python benchmarks/bench_serving.py --model-dir DIR --modes batched --max-wait-ms 2
+
+With the tiny BERT a forward costs less than the HTTP round trip, so its ratio to
+offline measures the server, not batching: use the default model (after `make run`)
+or ``--backbone`` for numbers that mean something.
 """
 
 from __future__ import annotations
@@ -14,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -22,6 +32,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,18 +47,28 @@ TEXTS = [
     "who wrote hamlet ?", "an uneven but heartfelt debut", "free entry in a weekly competition",
     "the plot is thin and the jokes are stale", "how many feet are in a mile ?",
 ]  # fmt: skip
+TREC_LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
+MODES = {"unbatched": {"batching": False}, "batched": {"batching": True}}
 
 
-def _deployable(model_dir: str | None, tmp: Path) -> Path:
-    if model_dir:
-        return Path(model_dir)
-    if (ROOT / "models" / "deployable" / "alien.json").is_file():
-        return ROOT / "models" / "deployable"
+def _deployable(args: argparse.Namespace, tmp: Path) -> tuple[Path, str]:
+    """The model to serve and how to name it."""
     from alien.core.model import AlienClassifier
+
+    if args.model_dir:
+        return Path(args.model_dir), str(args.model_dir)
+    if args.backbone:
+        from alien.backbones.loading import load_backbone
+
+        model, tok = load_backbone(args.backbone, task="sequence-classification", label_names=TREC_LABELS)
+        clf = AlienClassifier.from_model(model, tok, max_length=64)
+        return clf.save(tmp / "backbone-deployable"), f"{args.backbone} (untrained head, max_length 64)"
+    if (ROOT / "models" / "deployable" / "alien.json").is_file():
+        return ROOT / "models" / "deployable", "models/deployable"
     from tests.tiny import tiny_model, tiny_tokenizer
 
     clf = AlienClassifier.from_model(tiny_model("bert", num_labels=2), tiny_tokenizer(), max_length=32)
-    return clf.save(tmp / "tiny-deployable")
+    return clf.save(tmp / "tiny-deployable"), "tiny BERT (tests.tiny; the ratio to offline is not meaningful)"
 
 
 def _logged_model(deployable: Path, tmp: Path) -> Path:
@@ -61,7 +82,31 @@ def _logged_model(deployable: Path, tmp: Path) -> Path:
     return Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(tmp / "served")))
 
 
-def _post(url: str, texts: list[str]) -> tuple[float, int, dict | str]:
+def _jobs(clients: int, requests: int) -> list[list[int]]:
+    """Each request's text indices: 1-4 texts, a different mix per client and request."""
+    return [
+        [(c * requests + r + k) % len(TEXTS) for k in range(1 + (c + r) % 4)]
+        for c in range(clients)
+        for r in range(requests)
+    ]
+
+
+def _offline(deployable: Path, count: int, batch_size: int) -> float:
+    """Texts/s of the same model on the same texts, batched in-process (best of 3, after a warm-up)."""
+    from alien.core.model import AlienClassifier
+
+    clf = AlienClassifier.load(deployable)
+    texts = [TEXTS[i % len(TEXTS)] for i in range(count)]
+    clf.predict(texts[:batch_size], batch_size=batch_size)
+    walls = []
+    for _ in range(3):
+        start = time.perf_counter()
+        clf.predict(texts, batch_size=batch_size)
+        walls.append(time.perf_counter() - start)
+    return count / min(walls)
+
+
+def _post(url: str, texts: list[str]) -> tuple[float, int, Any]:
     body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [[t] for t in texts]}}).encode()
     request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
     start = time.perf_counter()
@@ -70,93 +115,181 @@ def _post(url: str, texts: list[str]) -> tuple[float, int, dict | str]:
             return time.perf_counter() - start, response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return time.perf_counter() - start, err.code, err.read().decode()[:200]
+    except OSError as err:
+        return time.perf_counter() - start, 0, str(err)
 
 
-def _wait(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer in {timeout} s")
-
-
-def run(model_dir: str | None, requests: int, levels: list[int], port: int) -> int:
-    from alien.core.model import AlienClassifier
-    from alien.tracking.pyfunc_io import predictions_frame
+def _start(served: Path, port: int, overrides: dict[str, Any], log_path: Path) -> subprocess.Popen:
     from alien.tracking.serving import serve_argv, serving_env
 
-    with tempfile.TemporaryDirectory(prefix="alien-serve-") as name:
-        tmp = Path(name)
-        deployable = _deployable(model_dir, tmp)
-        served = _logged_model(deployable, tmp)
-        expected = predictions_frame(AlienClassifier.load(deployable), TEXTS)
-        log = open(tmp / "server.log", "w")  # noqa: SIM115
-        server = subprocess.Popen(
-            serve_argv(str(served), port=port), env=serving_env(), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    log = log_path.open("w")
+    server = subprocess.Popen(
+        serve_argv(str(served), port=port), env=serving_env(overrides=overrides), stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    log.close()
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}:\n{log_path.read_text()[-2000:]}")
         try:
-            _wait(f"http://127.0.0.1:{port}/ping", server)
-            print(f"model: {deployable}  server: mlflow models serve, 1 worker, 127.0.0.1:{port}")
-            header = f"{'clients':>7} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7} {'max|du|':>9} {'labels':>7}"
-            print(header)
-            worst = 0
-            for clients in levels:
-                worst += _level(f"http://127.0.0.1:{port}/invocations", clients, requests, expected)
-        finally:
-            import signal
-
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-            log.close()
-    return 1 if worst else 0
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2):
+                return server
+        except OSError:
+            time.sleep(0.5)
+    _stop(server)
+    raise TimeoutError(f"the server did not answer in 180 s:\n{log_path.read_text()[-2000:]}")
 
 
-def _level(url: str, clients: int, requests: int, expected) -> int:
-    jobs = [
-        [(c * requests + r + k) % len(TEXTS) for k in range(1 + (c + r) % 4)]
-        for c in range(clients)
-        for r in range(requests)
-    ]
+def _stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGTERM)
+    server.wait(timeout=30)
+
+
+def _level(url: str, clients: int, requests: int, expected: Any) -> dict[str, Any]:
+    jobs = _jobs(clients, requests)
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(lambda idx: (idx, _post(url, [TEXTS[i] for i in idx])), jobs))
     wall = time.perf_counter() - start
     latencies = np.array([r[1][0] for r in results]) * 1000
-    errors = sum(1 for r in results if r[1][1] != 200)
     max_du, labels_ok = 0.0, True
     for idx, (_, status, body) in results:
         if status != 200:
             continue
-        got = body["predictions"]
-        for row, i in zip(got, idx, strict=True):
+        for row, i in zip(body["predictions"], idx, strict=True):
             max_du = max(max_du, abs(row["uncertainty"] - float(expected["uncertainty"][i])))
             labels_ok &= row["label"] == expected["label"][i] and row["abstain"] == bool(
                 expected["abstain"][i]
             )
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
-    print(
-        f"{clients:>7} {len(jobs):>8} {errors:>6} {p50:>8.1f} {p95:>8.1f} {p99:>8.1f} "
-        f"{len(jobs) / wall:>7.1f} {max_du:>9.2e} {'same' if labels_ok else 'DIFF':>7}"
-    )
-    return int(errors > 0 or max_du > 1e-6 or not labels_ok)
+    return {
+        "texts_per_s": round(sum(len(j) for j in jobs) / wall, 2),
+        "p50_ms": round(float(p50), 1),
+        "p95_ms": round(float(p95), 1),
+        "p99_ms": round(float(p99), 1),
+        "errors": sum(1 for r in results if r[1][1] != 200),
+        "requests": len(jobs),
+        "requests_per_s": round(len(jobs) / wall, 2),
+        "max_abs_du": float(f"{max_du:.3g}"),
+        "labels_same": bool(labels_ok),
+    }
+
+
+def _serve_levels(
+    served: Path, args: argparse.Namespace, mode: str, expected: Any, tmp: Path
+) -> dict[str, Any]:
+    overrides = {**MODES[mode], "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
+    server = _start(served, args.port, overrides, tmp / f"server-{mode}.log")
+    url = f"http://127.0.0.1:{args.port}/invocations"
+    try:
+        for _ in range(3):  # warm-up: the first forwards and the batcher's thread
+            _post(url, TEXTS[:2])
+        print(f"\n{mode}: {json.dumps(overrides)}")
+        print(f"{'clients':>7} {'texts/s':>8} {'req/s':>7} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
+              f"{'p99 ms':>8} {'max|du|':>9} {'labels':>7}")  # fmt: skip
+        levels = {}
+        for clients in args.clients:
+            row = levels[str(clients)] = _level(url, clients, args.requests, expected)
+            print(
+                f"{clients:>7} {row['texts_per_s']:>8.1f} {row['requests_per_s']:>7.1f} {row['errors']:>6} "
+                f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['max_abs_du']:>9.2e} "
+                f"{'same' if row['labels_same'] else 'DIFF':>7}"
+            )
+        return levels
+    finally:
+        _stop(server)
+
+
+def targets(result: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """Issue 20's serving targets: (what, measured, goal, met)."""
+    offline, after = result["offline_texts_per_s"], result.get("clients", {})
+    before = result.get("unbatched", {}).get("clients", {})
+    out = []
+    if "16" in after:
+        top = after["16"]
+        ratio = top["texts_per_s"] / offline
+        out.append(("16 clients: texts/s / offline", f"{top['texts_per_s']:.1f} / {offline:.1f} = {ratio:.2f}",
+                    ">= 0.80", ratio >= 0.8))  # fmt: skip
+        out.append(("16 clients: errors", str(top["errors"]), "0", top["errors"] == 0))
+        out.append(("16 clients: p95", f"{top['p95_ms']:.0f} ms", "<= 1000 ms", top["p95_ms"] <= 1000))
+    if "1" in after and "1" in before:
+        delta = after["1"]["p50_ms"] - before["1"]["p50_ms"]
+        out.append(("1 client: p50 batched vs unbatched",
+                    f"{after['1']['p50_ms']:.1f} vs {before['1']['p50_ms']:.1f} ms ({delta:+.1f})",
+                    "<= +10 ms", delta <= 10))  # fmt: skip
+    rows = [*after.values(), *before.values()]
+    if rows:
+        du = max(r["max_abs_du"] for r in rows)
+        same = all(r["labels_same"] for r in rows)
+        out.append(("served = batch predict (all levels)", f"max|du| {du:.1e}, labels {'same' if same else 'DIFF'}",
+                    "<= 1e-6, same", du <= 1e-6 and same))  # fmt: skip
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from alien.core.model import AlienClassifier
+    from alien.tracking.pyfunc_io import predictions_frame
+
+    with tempfile.TemporaryDirectory(prefix="alien-serve-") as name:
+        tmp = Path(name)
+        deployable, described = _deployable(args, tmp)
+        served = _logged_model(deployable, tmp)
+        expected = predictions_frame(AlienClassifier.load(deployable), TEXTS)
+        offline = _offline(deployable, args.offline_texts, args.max_batch)
+        print(f"model: {described}\nserver: mlflow models serve, 1 worker, 127.0.0.1:{args.port}; "
+              f"{os.cpu_count()} cores, torch {torch.get_num_threads()} threads")  # fmt: skip
+        print(f"offline (in-process, batches of {args.max_batch}): {offline:.1f} texts/s")
+        result: dict[str, Any] = {"offline_texts_per_s": round(offline, 2)}
+        for mode in args.modes:
+            levels = _serve_levels(served, args, mode, expected, tmp)
+            if mode == "batched":
+                result["clients"] = levels
+            else:
+                result[mode] = {"clients": levels}
+    result["setup"] = {
+        "model": described, "texts_per_request": "1-4", "requests_per_client": args.requests,
+        "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms, "workers": 1,
+        "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+    }  # fmt: skip
+    checks = targets(result)
+    result["targets"] = [{"what": w, "measured": m, "goal": g, "met": ok} for w, m, g, ok in checks]
+    print(f"\n{'target':<38} {'measured':<34} {'goal':<14} met")
+    for what, measured, goal, ok in checks:
+        print(f"{what:<38} {measured:<34} {goal:<14} {'yes' if ok else 'MISS'}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    bad = [
+        r
+        for m in args.modes
+        for r in (result["clients"] if m == "batched" else result[m]["clients"]).values()
+    ]
+    return int(any(r["errors"] or r["max_abs_du"] > 1e-6 or not r["labels_same"] for r in bad))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model-dir", default=None)
+    parser.add_argument("--model-dir", default=None, help="a deployable folder (default: models/deployable)")
+    parser.add_argument("--backbone", default=None, help="serve an untrained head on this backbone instead")
     parser.add_argument("--requests", type=int, default=50, help="requests per client")
-    parser.add_argument("--clients", default="1,2,8,16")
+    parser.add_argument("--clients", default="1,2,8,16", type=lambda s: [int(c) for c in s.split(",")])
+    parser.add_argument("--modes", default="unbatched,batched", type=lambda s: s.split(","),
+                        help="serve without and/or with micro-batching, in this order")  # fmt: skip
+    parser.add_argument("--max-batch", type=int, default=32)
+    parser.add_argument("--max-wait-ms", type=float, default=5.0)
+    parser.add_argument("--offline-texts", type=int, default=320, help="texts timed in-process")
     parser.add_argument("--port", type=int, default=5055)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "serving.json")
     args = parser.parse_args()
-    sys.exit(run(args.model_dir, args.requests, [int(c) for c in args.clients.split(",")], args.port))
+    unknown = sorted(set(args.modes) - set(MODES))
+    if unknown:
+        parser.error(f"unknown mode(s) {unknown}; known: {sorted(MODES)}")
+    sys.exit(run(args))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from _tables import mean_std  # noqa: E402
 
 from alien.config import params_from_mapping  # noqa: E402
 from alien.core.model import AlienClassifier  # noqa: E402
-from alien.stages.pipeline import run_stages  # noqa: E402
+from alien.pipeline.table import run_stages  # noqa: E402
 
 SCENARIOS: dict[str, dict[str, dict[str, Any]]] = {
     "wnut16-minilm": {
@@ -70,7 +70,7 @@ def run_scenario(name: str, seed: int) -> dict[str, Any]:
     here = Path.cwd()
     os.chdir(workdir)
     try:
-        stages = run_stages(params_from_mapping(raw), STAGES)
+        stages = run_stages(params_from_mapping(raw), STAGES, root=workdir)
         metrics = json.loads(Path(raw["paths"]["metrics"]).read_text())
         overhead = AlienClassifier.load(raw["paths"]["deployable"]).parameter_overhead()
     finally:

@@ -35,7 +35,7 @@ import bench_calibration as cal  # noqa: E402
 from _tables import mean_std  # noqa: E402
 
 from alien.config import params_from_mapping  # noqa: E402
-from alien.stages.pipeline import run_stages  # noqa: E402
+from alien.pipeline.table import run_stages  # noqa: E402
 
 DATASETS = {
     "rotten_tomatoes": "package:rotten_tomatoes",
@@ -106,7 +106,9 @@ def run_cell(dataset: str, method: str, seed: int, variants: list[str]) -> dict[
     try:
         timings: dict[str, Any] = {"features_from": str(source.relative_to(ROOT))} if source else {}
         if not built and source is None:
-            stages = run_stages(params_from_mapping(raw), ("fetch", "prepare", "finetune", "features"))
+            stages = run_stages(
+                params_from_mapping(raw), ("fetch", "prepare", "finetune", "features"), root=cell
+            )
             timings = {name: out["seconds"] for name, out in stages.items()}
             stamp.write_text(key.hexdigest())
         results = {}
@@ -122,7 +124,7 @@ def run_cell(dataset: str, method: str, seed: int, variants: list[str]) -> dict[
                     "plots": f"{out}/plots",
                 }
             )
-            run_stages(params_from_mapping(v), ("align", "evaluate"))
+            run_stages(params_from_mapping(v), ("align", "evaluate"), root=cell)
             results[variant] = json.loads(Path(v["paths"]["metrics"]).read_text())
     finally:
         os.chdir(here)

@@ -44,8 +44,8 @@ def _read_texts(source: str) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from alien.stages.preflight import preflight
-    from alien.stages.run_lock import project_run_lock
+    from alien.pipeline.preflight import preflight
+    from alien.pipeline.run_lock import project_run_lock
 
     report = preflight(args.params)  # seconds, before any Prefect server starts
     with project_run_lock("."):  # refuse at once if another run holds the project (the flow re-takes it)

@@ -1,55 +1,51 @@
-"""The ``retrain`` flow: fetch → prepare → (version data) → finetune → features → align
-→ evaluate → gate → register. Each task runs the same stage function as ``dvc repro``.
+"""The ``retrain`` flow: every stage of the table in order (fetch → prepare → (version data)
+→ finetune → features → align → evaluate → gate → register). Each task runs the same stage
+function as ``dvc repro``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from prefect import Task, flow, runtime
 from prefect.artifacts import create_markdown_artifact
 
-from alien.assets.environ import scoped_environ
 from alien.config import Params, load_params
 from alien.evaluation.summary import render_run_summary
-from alien.stages.run_lock import project_run_lock
-from alien.tracking.run_context import ENV_FLOW_RUN_ID, ENV_FLOW_RUN_URL, ENV_STAGE_SECONDS
+from alien.pipeline.run_lock import project_run_lock
+from alien.pipeline.table import ORDER, STAGES
+from alien.tracking.run_context import FlowContext
 from tasks.data_version import version_data_task
 from tasks.registry import registry_state_task
-from tasks.stages import (
-    align_task,
-    evaluate_task,
-    features_task,
-    fetch_task,
-    finetune_task,
-    gate_task,
-    prepare_task,
-    register_task,
-)
+from tasks.stages import STAGE_TASKS
 
 SUMMARY_ARTIFACT = "alien-retrain-summary"  # one key: every run adds a version of it
+# The data is versioned (and pushed) once it is complete: after the stages up to prepare.
+DATA_STAGES = ORDER[: ORDER.index("prepare") + 1]
+REGISTER = "register"  # the stage that gets the flow's context
 
 
-def _run(stage_task: Task[[Params, str, str], Any], p: Params, params_path: str, root: str) -> dict[str, Any]:
+def _run(
+    stage_task: Task[[Params, str, str, Mapping[str, Any] | None], Any],
+    p: Params,
+    params_path: str,
+    root: str,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The stage's outcome, whether it ran or ended ``Skipped`` (a failure raises here)."""
-    return dict(stage_task(p, params_path, root, return_state=True).result())
+    return dict(stage_task(p, params_path, root, extra, return_state=True).result())
 
 
-@contextmanager
-def _handed_to_register(stages: list[dict[str, Any]]) -> Iterator[None]:
+def flow_context(stages: list[dict[str, Any]]) -> FlowContext:
     """What register logs on its MLflow run but cannot see (``alien`` never imports Prefect):
-    the earlier stages' seconds and this flow run's id and UI link, as environment variables."""
-    given = {
-        ENV_STAGE_SECONDS: json.dumps({s["stage"]: s["seconds"] for s in stages}),
-        ENV_FLOW_RUN_ID: str(runtime.flow_run.id or ""),
-        ENV_FLOW_RUN_URL: str(runtime.flow_run.ui_url or ""),
-    }
-    with scoped_environ(given):
-        yield
+    the earlier stages' seconds and this flow run's id and UI link."""
+    return FlowContext(
+        stage_seconds={s["stage"]: s["seconds"] for s in stages},
+        flow_run_id=str(runtime.flow_run.id or "") or None,
+        flow_run_url=str(runtime.flow_run.ui_url or "") or None,
+    )
 
 
 @flow(name="retrain", log_prints=True)
@@ -66,13 +62,14 @@ def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[st
 
 
 def _retrain(p: Params, params_path: str, root: str, *, push_data: bool) -> dict[str, Any]:
-    stages = [_run(fetch_task, p, params_path, root), _run(prepare_task, p, params_path, root)]
-    data_version = version_data_task(p.paths, root, push_to_remote=push_data)
-    for stage_task in (finetune_task, features_task, align_task, evaluate_task, gate_task):
-        stages.append(_run(stage_task, p, params_path, root))
-    with _handed_to_register(stages):
-        stages.append(_run(register_task, p, params_path, root))
-    version = (stages[-1]["result"] or {}).get("version")
+    stages: list[dict[str, Any]] = []
+    data_version: dict[str, Any] = {}
+    for stage in STAGES:
+        extra = {"context": flow_context(stages)} if stage.name == REGISTER else None
+        stages.append(_run(STAGE_TASKS[stage.name], p, params_path, root, extra))
+        if stage.name == DATA_STAGES[-1]:
+            data_version = version_data_task(p.paths, root, DATA_STAGES, push_to_remote=push_data)
+    version = (next(s for s in stages if s["stage"] == REGISTER)["result"] or {}).get("version")
     registry = registry_state_task(p.registry, None if version is None else str(version))
     summary = render_run_summary(
         p.paths, stages=stages, data_version=data_version, registry=registry, model_name=p.registry.model_name

@@ -50,7 +50,7 @@ def task_runner(runner: Runner, *, workers: int = 2, address: str | None = None)
 
     if address is not None:
         return DaskTaskRunner(address=address)
-    # one thread per worker process: cells may chdir, and a process runs one cell at a time
+    # one thread per worker process (a process runs one cell at a time)
     cluster = {"n_workers": workers, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
     return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=cluster)
 
@@ -102,21 +102,17 @@ def run_sweep(
 
 
 def run_config(params: Mapping[str, Any], workdir: str, stages: Sequence[str]) -> dict[str, Any]:
-    """One sweep cell: run ``stages`` of the pipeline with ``params`` inside ``workdir``.
+    """One sweep cell: run ``stages`` of the pipeline with ``params``, with ``workdir`` as the project root.
 
-    Returns each stage's result (``run_stages`` without its timings), so two runs of the
-    same cell compare equal.
+    The cell's relative ``paths.*`` are taken relative to ``workdir`` (absolute ones stay);
+    the working directory is left alone. Returns each stage's result (``run_stages``
+    without its timings), so two runs of the same cell compare equal.
     """
-    import os
-
     from alien.config import params_from_mapping
-    from alien.stages.pipeline import run_stages
+    from alien.pipeline.table import run_stages
 
-    Path(workdir).mkdir(parents=True, exist_ok=True)
-    here = Path.cwd()
-    os.chdir(workdir)
-    try:
-        out = run_stages(params_from_mapping(dict(params)), tuple(stages))
-    finally:
-        os.chdir(here)
+    root = Path(workdir).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    rooted = {**params, "paths": {key: str(root / path) for key, path in dict(params["paths"]).items()}}
+    out = run_stages(params_from_mapping(rooted), tuple(stages), root=root)
     return {name: stage["result"] for name, stage in out.items()}

@@ -14,6 +14,8 @@ then reuses: it is a per-port singleton) is started up front, with two guarantee
 - the server inherits ``ALIEN_PREFECT_SERVER_OWNER=<pid>:<project folder>``; after a
   ``SIGKILL`` (even one during the server's start-up) the next ``alien run`` of the
   project stops every Prefect server process carrying its folder whose owner is gone.
+
+Processes are found and read through psutil, so this works without ``/proc`` (macOS).
 """
 
 from __future__ import annotations
@@ -27,38 +29,36 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+import psutil
+
 from alien.assets.processes import pid_alive
 
 OWNER_ENV = "ALIEN_PREFECT_SERVER_OWNER"
 _SERVER_APP = "prefect.server.api.server:create_app"
 
 
-def _read(pid: int, name: str) -> list[str]:
+def _owner_mark(process: psutil.Process) -> str | None:
+    """The process's ``OWNER_ENV`` value, if it is a Prefect server carrying one (and readable)."""
     try:
-        raw = Path(f"/proc/{pid}/{name}").read_bytes()
-    except OSError:  # gone, or another user's
-        return []
-    return raw.decode(errors="replace").split("\0")
+        if _SERVER_APP not in " ".join(process.cmdline()):
+            return None
+        return process.environ().get(OWNER_ENV)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):  # gone, or another user's
+        return None
 
 
 def left_behind(root: str | Path = ".") -> list[int]:
     """Pids of temporary Prefect servers started for ``root`` by runs that no longer exist."""
-    mark = f"{OWNER_ENV}="
     folder = str(Path(root).resolve())
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for process in psutil.process_iter():
+        mark = None if process.pid == os.getpid() else _owner_mark(process)
+        if mark is None:
             continue
-        pid = int(entry.name)
-        if _SERVER_APP not in " ".join(_read(pid, "cmdline")):
-            continue
-        owners = [v[len(mark) :] for v in _read(pid, "environ") if v.startswith(mark)]
-        if not owners:
-            continue
-        owner, _, where = owners[0].partition(":")
-        if where == folder and owner.isdigit() and not pid_alive(int(owner)) and pid_alive(pid):
-            found.append(pid)
-    return found
+        owner, _, where = mark.partition(":")
+        if where == folder and owner.isdigit() and not pid_alive(int(owner)) and pid_alive(process.pid):
+            found.append(process.pid)
+    return sorted(found)
 
 
 def reap_orphans(root: str | Path = ".") -> list[int]:

@@ -1,16 +1,18 @@
-"""One Prefect task per pipeline stage. No logic here: each calls ``alien.stages.<name>.run``.
+"""One Prefect task per row of the stage table. No logic here: each calls ``alien.stages.<name>.run``.
 
-Skipping unchanged work is DVC's job (:func:`alien.stages.incremental.run_incremental`):
+Skipping unchanged work is DVC's job (:func:`alien.pipeline.incremental.run_incremental`):
 DVC hashes the files a stage reads, which Prefect's input-based cache keys cannot see.
 Stages the table marks ``live`` (they read the registry) always run. A skipped stage
 ends in ``Completed(name="Skipped")`` (Prefect 3 has no skipped state type; a named
 Completed state is how it shows "Cached" too), so the UI tells it from a stage that ran;
 call the tasks with ``return_state=True`` and take ``.result()``.
-Retries are for the stages that touch the network or the registry.
+Retries are for the stages that touch the network (the table's ``always_changed``: they
+look at the outside world) or the registry (``live``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from prefect import Task, task
@@ -18,8 +20,8 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import Completed, State
 
 from alien.config import Params
-from alien.stages.incremental import run_incremental
-from alien.stages.pipeline import get_stage, stage_runner
+from alien.pipeline.incremental import run_incremental
+from alien.pipeline.table import STAGES, Stage, stage_runner
 
 
 def transient_only(_task: Task[Any, Any], _run: TaskRun, state: State[Any]) -> bool:
@@ -32,29 +34,32 @@ RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 10, "retry_conditi
 
 
 Outcome = dict[str, Any]
+StageTask = Task[[Params, str, str, Mapping[str, Any] | None], Outcome | State[Outcome]]
 
 
-def _stage_task(name: str, **options: Any) -> Task[[Params, str, str], Outcome | State[Outcome]]:
-    always = get_stage(name).live
+def _stage_task(stage: Stage) -> StageTask:
+    name, always = stage.name, stage.live
 
-    def run_stage(p: Params, params_path: str, root: str) -> Outcome | State[Outcome]:
+    def run_stage(
+        p: Params, params_path: str, root: str, extra: Mapping[str, Any] | None = None
+    ) -> Outcome | State[Outcome]:
+        """``extra``: further keywords the stage's ``run`` takes (register: the flow's ``context``)."""
         run = stage_runner(name)
         outcome = run_incremental(
-            name, lambda: run(p, params_file=params_path), root=root, params_file=params_path, always=always
+            name,
+            lambda: run(p, root=root, params_file=params_path, **(extra or {})),
+            root=root,
+            params_file=params_path,
+            always=always,
         ).to_dict()
         if outcome["skipped"]:
             return Completed(name="Skipped", message=f"{name}: inputs unchanged since dvc.lock", data=outcome)
         return outcome
 
     run_stage.__name__ = run_stage.__qualname__ = f"{name}_task"
+    options = RETRY if stage.always_changed or stage.live else {}
     return task(name=name, **options)(run_stage)
 
 
-fetch_task = _stage_task("fetch", **RETRY)
-prepare_task = _stage_task("prepare")
-finetune_task = _stage_task("finetune")
-features_task = _stage_task("features")
-align_task = _stage_task("align")
-evaluate_task = _stage_task("evaluate")
-gate_task = _stage_task("gate", **RETRY)
-register_task = _stage_task("register", **RETRY)
+# stage name -> its task, in the table's order
+STAGE_TASKS: dict[str, StageTask] = {stage.name: _stage_task(stage) for stage in STAGES}

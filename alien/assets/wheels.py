@@ -40,10 +40,8 @@ def pip_download(package: str, version: str, directory: Path) -> Path:
         RuntimeError: pip failed or produced no wheel (the message carries pip's error).
     """
     requirement = f"{package}=={version}"
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--quiet", requirement, "-d", str(directory),
-    ]  # fmt: skip
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    command += ["--disable-pip-version-check", "--quiet", requirement, "-d", str(directory)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     wheels = sorted(directory.glob("*.whl"))
     if done.returncode != 0 or not wheels:

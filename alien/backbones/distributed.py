@@ -65,10 +65,14 @@ def torchrun(module: str, args: Sequence[str], *, processes: int) -> subprocess.
     """
     if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
         raise ValueError(f"processes must be an integer >= 1, got {processes!r}")
-    command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
-        "-m", module, *args,
-    ]  # fmt: skip
+    launcher = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc_per_node={processes}",
+    ]
+    command = [*launcher, "-m", module, *args]
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(_threads(processes)))}
     return subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=False, text=True)
 

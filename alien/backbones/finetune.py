@@ -1,22 +1,24 @@
 """Fine-tuning a backbone classifier: full fine-tuning or LoRA (merged afterwards).
 
-Plain keyword arguments, no pipeline config: ``finetune(model, tokenizer,
-train, val, task=..., max_length=..., output_dir=..., method="lora", epochs=2)``
-works from a notebook. Training uses the Hugging Face ``Trainer`` with no
-reporting integrations and no checkpoints; LoRA adapters are merged into the
-base weights before saving, so the saved folder is a plain model that
+Plain options, no pipeline config: ``finetune(model, tokenizer, train, val,
+task=..., max_length=..., output_dir=..., method="lora", epochs=2)`` works from a
+notebook (the keywords are :class:`~alien.options.finetune.FinetuneOptions`
+fields). Training uses the Hugging Face ``Trainer`` with no reporting
+integrations and no checkpoints; LoRA adapters are merged into the base weights
+before saving, so the saved folder is a plain model that
 ``AutoModelFor...Classification`` loads without ``peft``. Under ``torchrun``
-the Trainer runs DDP (gloo on CPU, NCCL on GPU) and only rank 0 saves.
+every process trains on its share of each batch (DDP: gloo on CPU, NCCL on
+GPU) and only rank 0 measures validation accuracy and saves.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Unpack
+from typing import Any
 
 import torch
 from torch import nn
@@ -33,9 +35,10 @@ from transformers import (
 
 from alien.backbones import distributed
 from alien.backbones.lora import apply_lora, lora_target_modules
-from alien.backbones.plan import FinetuneOptions, TrainingPlan
+from alien.backbones.plan import Device, check_launch, resolve_options
 from alien.backbones.progress import FinetuneProgress
 from alien.backbones.records import Record, encode_records, forward_inputs, validate_records
+from alien.options.finetune import FinetuneOptions
 from alien.task import IGNORE_INDEX, Task, TaskName, get_task
 
 
@@ -69,34 +72,34 @@ def finetune(
     tokenizer: PreTrainedTokenizerBase,
     train_records: Sequence[Record],
     val_records: Sequence[Record],
+    options: FinetuneOptions | None = None,
     *,
     task: TaskName | Task,
     max_length: int,
     output_dir: str | Path | None = None,
-    **options: Unpack[FinetuneOptions],
+    device: Device = "cpu",
+    **overrides: Any,
 ) -> FinetuneSummary:
     """Fine-tune ``model`` in place, merge LoRA if used, and save model + tokenizer to ``output_dir``.
-
-    Under ``torchrun`` every process trains on its share of each batch (DDP);
-    only rank 0 measures validation accuracy and saves.
 
     Args:
         model: a ``*ForSequenceClassification`` / ``*ForTokenClassification`` model.
         tokenizer: its tokenizer (with a pad token).
         train_records: non-empty training records (see :func:`~alien.backbones.records.validate_records`).
         val_records: validation records (may be empty: no accuracy then).
+        options: how to train (default :class:`~alien.options.finetune.FinetuneOptions`'s); each
+            keyword of ``**overrides`` replaces one of its fields (``method="lora"``, ``epochs=3``, ...).
         task: ``"sequence-classification"`` or ``"token-classification"`` (or a :class:`~alien.task.Task`).
         max_length: maximum tokens per example (longer inputs are truncated).
         output_dir: folder to save the merged model and tokenizer into (``None``: not saved).
-        **options: ``method``, ``epochs``, ``batch_size``, ``learning_rate``, ... — see
-            :class:`~alien.backbones.plan.TrainingPlan` for each one's meaning and default.
+        device: ``"cpu"`` (gloo under torchrun) or ``"cuda"`` (NCCL under torchrun).
 
     Raises:
-        TypeError: an unknown option.
-        ValueError: empty training data, malformed records, a bad ``max_length``
-            or option (the message names it), or a LoRA target the model lacks.
+        TypeError: an unknown option, or one of the wrong type (the message names it).
+        ValueError: empty or malformed records, a bad ``max_length`` or option, or a missing LoRA target.
     """
-    plan = _plan(options)
+    plan = resolve_options(options, overrides)
+    check_launch(plan, device)
     kind = get_task(task)
     _check_inputs(model, train_records, val_records, task=kind, max_length=max_length)
     start = time.perf_counter()
@@ -107,7 +110,7 @@ def finetune(
     total = sum(p.numel() for p in model.parameters())
     targets, trained = _prepare(model, plan)
     trainable = sum(p.numel() for p in trained.parameters() if p.requires_grad)
-    output, history = _train(trained, tokenizer, train, collator, plan)
+    output, history = _train(trained, tokenizer, train, collator, plan, device=device)
     _merge_into(model, trained, plan)
     accuracy = _save_and_score(model, tokenizer, collator, val, plan=plan, output_dir=output_dir)
     return FinetuneSummary(
@@ -124,15 +127,6 @@ def finetune(
         processes=distributed.world_size(),
         log_history=history,
     )
-
-
-def _plan(options: Mapping[str, Any]) -> TrainingPlan:
-    unknown = sorted(set(options) - set(FinetuneOptions.__annotations__))
-    if unknown:
-        raise TypeError(
-            f"unknown finetune option(s) {unknown}; allowed: {sorted(FinetuneOptions.__annotations__)}"
-        )
-    return TrainingPlan(**options)
 
 
 def _features(
@@ -162,7 +156,7 @@ def _save_and_score(
     collator: Any,
     val: list[dict[str, Any]],
     *,
-    plan: TrainingPlan,
+    plan: FinetuneOptions,
     output_dir: str | Path | None,
 ) -> float | None:
     """On rank 0 only: save model + tokenizer to ``output_dir`` (if any); validation accuracy (if rows)."""
@@ -187,7 +181,7 @@ def _check_inputs(
     validate_records(val, task=task, num_labels=num_labels, split="validation")
 
 
-def _prepare(model: PreTrainedModel, plan: TrainingPlan) -> tuple[tuple[str, ...], Any]:
+def _prepare(model: PreTrainedModel, plan: FinetuneOptions) -> tuple[tuple[str, ...], Any]:
     """The LoRA targets and the module to train: ``model`` itself, or its peft wrapper."""
     if plan.method != "lora":
         return (), model
@@ -203,13 +197,15 @@ def _train(
     tokenizer: PreTrainedTokenizerBase,
     features: list[dict[str, Any]],
     collator: Any,
-    plan: TrainingPlan,
+    plan: FinetuneOptions,
+    *,
+    device: Device,
 ) -> tuple[Any, tuple[dict[str, float], ...]]:
     """Train; the Trainer's output and its per-step log points (loss, learning rate, grad norm)."""
     with tempfile.TemporaryDirectory(prefix="alien-trainer-") as scratch:
         trainer = Trainer(
             model=model,
-            args=_training_arguments(plan, scratch),
+            args=_training_arguments(plan, scratch, device=device),
             train_dataset=features,  # a list is a map-style dataset
             data_collator=collator,
             processing_class=tokenizer,
@@ -225,7 +221,7 @@ def _train(
     return output, points
 
 
-def _merge_into(model: PreTrainedModel, trained: Any, plan: TrainingPlan) -> None:
+def _merge_into(model: PreTrainedModel, trained: Any, plan: FinetuneOptions) -> None:
     """Leave the caller's ``model`` holding the trained weights, on CPU, in eval mode."""
     if plan.method == "lora":
         merged = trained.merge_and_unload()
@@ -235,7 +231,7 @@ def _merge_into(model: PreTrainedModel, trained: Any, plan: TrainingPlan) -> Non
     model.eval()
 
 
-def _training_arguments(plan: TrainingPlan, output_dir: str) -> TrainingArguments:
+def _training_arguments(plan: FinetuneOptions, output_dir: str, *, device: Device) -> TrainingArguments:
     processes = distributed.world_size()
     return TrainingArguments(
         output_dir=output_dir,
@@ -248,8 +244,8 @@ def _training_arguments(plan: TrainingPlan, output_dir: str) -> TrainingArgument
         optim="adamw_torch",
         seed=plan.seed,
         data_seed=plan.seed,
-        use_cpu=plan.device == "cpu",
-        ddp_backend=("gloo" if plan.device == "cpu" else "nccl") if processes > 1 else None,
+        use_cpu=device == "cpu",
+        ddp_backend=("gloo" if device == "cpu" else "nccl") if processes > 1 else None,
         report_to="none",
         save_strategy="no",
         eval_strategy="no",

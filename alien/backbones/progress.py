@@ -60,7 +60,7 @@ class FinetuneProgress(TrainerCallback):
         )
         self.epoch_lines.append(line)
         if self.bar is None:
-            log.warning(line)  # WARNING: visible under the default logging configuration
+            log.info(line)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.bar is not None:

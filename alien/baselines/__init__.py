@@ -14,11 +14,12 @@ from alien.baselines.mahalanobis import Mahalanobis, RelativeMahalanobis
 from alien.baselines.rde import RobustDensity
 from alien.baselines.softmax_response import SoftmaxResponse
 from alien.baselines.temperature_scaling import TemperatureScaling
+from alien.options.names import BASELINE_NAMES, registry
 
-# Keys are the names used in params.yaml (evaluate.baselines).
-BASELINES: dict[str, type[UncertaintyBaseline]] = {
-    cls.name: cls
-    for cls in (
+# Keyed by BASELINE_NAMES (what params.yaml's evaluate.baselines may name), in its order.
+BASELINES: dict[str, type[UncertaintyBaseline]] = registry(
+    BASELINE_NAMES,
+    (
         SoftmaxResponse,
         PredictiveEntropy,
         TemperatureScaling,
@@ -27,8 +28,8 @@ BASELINES: dict[str, type[UncertaintyBaseline]] = {
         LinearProbe,
         Doctor,
         RobustDensity,
-    )
-}
+    ),
+)
 
 
 def make_baseline(name: str) -> UncertaintyBaseline:

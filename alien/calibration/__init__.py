@@ -16,10 +16,12 @@ from alien.calibration.beta import BetaCalibrator
 from alien.calibration.centred_isotonic import CentredIsotonicCalibrator
 from alien.calibration.isotonic import IsotonicCalibrator
 from alien.calibration.platt import PlattCalibrator
+from alien.options.names import CALIBRATOR_NAMES, registry
 
-CALIBRATORS: dict[str, type[Calibrator]] = {
-    cls.name: cls for cls in (PlattCalibrator, IsotonicCalibrator, CentredIsotonicCalibrator, BetaCalibrator)
-}
+# Keyed by CALIBRATOR_NAMES (what params.yaml's calibration.method may name, besides "none").
+CALIBRATORS: dict[str, type[Calibrator]] = registry(
+    CALIBRATOR_NAMES, (PlattCalibrator, IsotonicCalibrator, CentredIsotonicCalibrator, BetaCalibrator)
+)
 
 
 def make_calibrator(name: str) -> Calibrator:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from alien.calibration.base import FloatArray, IntArray
+from alien.metrics.checks import FloatArray, IntArray
 
 # Scores are kept this far from 0 and 1 before taking logs, so u = 0 or 1 maps to a finite value.
 LOG_EPS = 1e-12

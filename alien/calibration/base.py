@@ -1,11 +1,12 @@
-"""The interface every calibration map implements, and the checks its inputs go through.
+"""The interface every calibration map implements.
 
 A calibrator is a monotone map ``g: [0, 1] -> [0, 1]`` fitted on held-out rows
 (never test) so that ``g(u) ~= P(error | u)``. Monotone (non-decreasing) means
 the ranking of the rows, and with it ROC-AUC, PRR and AURC, is kept up to ties;
 a *strictly* increasing map keeps it exactly. Fitted parameters are plain JSON
 (:meth:`Calibrator.to_dict`), so the map ships with the deployable model
-without pickle.
+without pickle. Inputs go through the checks the metrics use
+(:mod:`alien.metrics.checks`).
 """
 
 from __future__ import annotations
@@ -15,48 +16,8 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Self
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-
-def check_scores(u: Any, name: str = "u") -> FloatArray:
-    """``(N,)`` float64 copy of uncertainties in ``[0, 1]``.
-
-    Raises:
-        TypeError: not numeric.
-        ValueError: not 1-D, empty, NaN/inf, or outside ``[0, 1]``.
-    """
-    try:
-        arr = np.asarray(u, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a numeric array, got {type(u).__name__}") from err
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or inf")
-    if arr.min() < 0.0 or arr.max() > 1.0:
-        raise ValueError(f"{name} must lie in [0, 1], got range [{arr.min()}, {arr.max()}]")
-    return arr.copy()
-
-
-def check_errors(errors: Any, n: int) -> IntArray:
-    """``(N,)`` int64 0/1 error indicators holding both values.
-
-    Raises:
-        ValueError: wrong length, values other than 0/1, or a single class
-            (a map of ``P(error)`` cannot be fitted without both outcomes).
-    """
-    arr = np.asarray(errors)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"errors must be 1-D with {n} rows like u, got shape {arr.shape}")
-    values = np.unique(arr)
-    if not np.isin(values, (0, 1)).all():
-        raise ValueError(f"errors must be 0/1, got values {values[:5].tolist()}")
-    if values.size < 2:
-        raise ValueError(f"errors must hold both 0 and 1 to fit a calibrator, got only {int(values[0])}")
-    return arr.astype(np.int64)
+from alien.metrics.checks import FloatArray, IntArray, as_indicators, as_unit_scores, check_both_classes
 
 
 def check_finite_params(params: dict[str, Any], keys: tuple[str, ...], calibrator: str) -> None:
@@ -95,10 +56,15 @@ class Calibrator(ABC):
             ``self``, fitted.
 
         Raises:
-            ValueError: see :func:`check_scores` and :func:`check_errors`.
+            TypeError: non-numeric ``u``.
+            ValueError: ``u`` not 1-D, empty, NaN/inf or outside ``[0, 1]``; ``errors``
+                of another length, not 0/1, or of a single class (a map of
+                ``P(error)`` cannot be fitted without both outcomes).
         """
-        scores = check_scores(u)
-        self._fit(scores, check_errors(errors, scores.size))
+        scores = as_unit_scores(u, "u")
+        errors = as_indicators(errors, "errors", like=scores, like_name="u")
+        check_both_classes(errors, needed_by="fitting a calibrator")
+        self._fit(scores, errors)
         self._fitted = True
         return self
 
@@ -107,10 +73,10 @@ class Calibrator(ABC):
 
         Raises:
             RuntimeError: called before :meth:`fit` (or :meth:`from_dict`).
-            ValueError: bad ``u`` (see :func:`check_scores`).
+            TypeError, ValueError: bad ``u``, as in :meth:`fit`.
         """
         self._check_fitted()
-        return np.clip(self._map(check_scores(u)), 0.0, 1.0)
+        return np.clip(self._map(as_unit_scores(u, "u")), 0.0, 1.0)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view: ``{"name": ..., "params": {...}}`` of Python floats and lists."""

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from alien.calibration.base import Calibrator, FloatArray, IntArray, check_finite_params
+from alien.calibration.base import Calibrator, check_finite_params
 from alien.calibration.isotonic import check_knots
+from alien.metrics.checks import FloatArray, IntArray
 
 
 class CentredIsotonicCalibrator(Calibrator):

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from alien.calibration.base import Calibrator, FloatArray, IntArray, check_finite_params
+from alien.calibration.base import Calibrator, check_finite_params
+from alien.metrics.checks import FloatArray, IntArray
 
 
 def check_knots(x: list[float], y: list[float], calibrator: str) -> None:

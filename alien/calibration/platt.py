@@ -13,7 +13,8 @@ import numpy as np
 from scipy.special import expit, logit
 
 from alien.calibration._logistic import clipped, fit_nonnegative_logistic
-from alien.calibration.base import Calibrator, FloatArray, IntArray, check_finite_params
+from alien.calibration.base import Calibrator, check_finite_params
+from alien.metrics.checks import FloatArray, IntArray
 
 
 class PlattCalibrator(Calibrator):

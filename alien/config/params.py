@@ -1,31 +1,36 @@
-"""Loading ``params.yaml`` into typed sections."""
+"""All of ``params.yaml``: :class:`Params`, read by :func:`load_params`, described by :func:`params_schema`.
+
+Each section is set in full in the file (no key falls back to a code default);
+the code defaults equal the shipped file's values (a test checks) and serve
+notebook users only. Its JSON schema: :mod:`alien.config.schema`.
+"""
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic.dataclasses import dataclass
 
-from alien.config.base import ConfigError, from_mapping
-from alien.config.sections import (
-    AlignConfig,
-    BackboneConfig,
-    CalibrationConfig,
-    DataConfig,
-    EvaluateConfig,
-    FinetuneConfig,
-    GatesConfig,
-    PathsConfig,
-    RegistryConfig,
-)
+from alien.config.align import AlignConfig
+from alien.config.backbone import BackboneConfig
+from alien.config.base import ConfigError, section_from_mapping
+from alien.config.calibration import CalibrationConfig
+from alien.config.data import DataConfig
+from alien.config.evaluate import EvaluateConfig
+from alien.config.finetune import FinetuneConfig
+from alien.config.gates import GatesConfig
+from alien.config.paths import PathsConfig
+from alien.config.registry import RegistryConfig
+from alien.options.base import OPTIONS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=OPTIONS)
 class Params:
-    """All of ``params.yaml``."""
+    """All of ``params.yaml``: one frozen dataclass per section."""
 
     paths: PathsConfig
     data: DataConfig
@@ -38,17 +43,8 @@ class Params:
     registry: RegistryConfig
 
 
-_TYPES = {
-    "paths": PathsConfig,
-    "data": DataConfig,
-    "backbone": BackboneConfig,
-    "finetune": FinetuneConfig,
-    "align": AlignConfig,
-    "calibration": CalibrationConfig,
-    "evaluate": EvaluateConfig,
-    "gates": GatesConfig,
-    "registry": RegistryConfig,
-}
+SECTIONS: dict[str, type] = typing.get_type_hints(Params)
+"""Section name -> its dataclass, in ``params.yaml``'s order."""
 
 
 def params_from_mapping(raw: Mapping[str, Any]) -> Params:
@@ -62,16 +58,15 @@ def params_from_mapping(raw: Mapping[str, Any]) -> Params:
     """
     if not isinstance(raw, Mapping):
         raise ConfigError(f"params must be a mapping of sections, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - set(_TYPES))
+    unknown = sorted(str(name) for name in set(raw) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"unknown params section(s) {unknown}; allowed: {sorted(_TYPES)}")
-    missing = sorted(set(_TYPES) - set(raw))
+        raise ConfigError(f"unknown params section(s) {unknown}; allowed: {sorted(SECTIONS)}")
+    missing = sorted(set(SECTIONS) - set(raw))
     if missing:
         raise ConfigError(f"params section(s) {missing} missing; every section must be set in params.yaml")
-    sections: dict[str, Any] = {
-        name: from_mapping(cls, raw[name], section=name, complete=True) for name, cls in _TYPES.items()
-    }
-    return Params(**sections)
+    return Params(
+        **{name: section_from_mapping(cls, raw[name], section=name) for name, cls in SECTIONS.items()}
+    )
 
 
 def load_params(path: str | Path = "params.yaml") -> Params:

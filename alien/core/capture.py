@@ -213,7 +213,7 @@ def extract_features(
         task: ``"sequence-classification"`` or ``"token-classification"``.
         batch_size: examples per forward pass.
         max_length: truncation length in tokens.
-        progress: show a tqdm progress bar; ``desc`` is its label (e.g. the split's name).
+        progress: a tqdm bar, labelled ``desc``, where stderr is a terminal (none in logs).
 
     Returns:
         A :class:`FeatureSet`; for token tasks one row per labelled word (its
@@ -231,7 +231,7 @@ def extract_features(
     spec = head_spec(model)
     parts: dict[str, list[torch.Tensor]] = {"features": [], "logits": [], "labels": [], "example_ids": []}
     with frozen(model):
-        for start in tqdm(range(0, len(checked), batch_size), desc=desc, disable=not progress):
+        for start in tqdm(range(0, len(checked), batch_size), desc=desc, disable=None if progress else True):
             rows = _forward_batch(
                 model,
                 tokenizer,

@@ -17,12 +17,17 @@ GATE_STATUSES: tuple[GateStatus, ...] = get_args(GateStatus)
 
 @dataclass(frozen=True)
 class GateResult:
-    """One gate's verdict and the numbers it used."""
+    """One gate's verdict and the numbers it used.
+
+    ``baselines`` names what the gate compared with, where that is a choice (Rule 1: the
+    ``ranking`` and ``calibration`` arms' baselines and the split they were ``fitted_on``).
+    """
 
     name: str
     status: GateStatus
     detail: str
     values: dict[str, float | None] = field(default_factory=dict)
+    baselines: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -40,8 +45,10 @@ class GateResult:
         status = data.get("status")
         if status not in GATE_STATUSES:
             raise ValueError(f"gate {data['name']!r} has status {status!r}; allowed: {list(GATE_STATUSES)}")
-        values = data.get("values") or {}
-        return cls(data["name"], status, str(data.get("detail", "")), dict(values))
+        values, baselines = data.get("values") or {}, data.get("baselines") or {}
+        if not isinstance(baselines, Mapping) or not all(isinstance(v, str) for v in baselines.values()):
+            raise ValueError(f"gate {data['name']!r} has baselines {baselines!r:.120}; expected names")
+        return cls(data["name"], status, str(data.get("detail", "")), dict(values), dict(baselines))
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,11 @@ class GateReport:
             verdict = f"FAILED — keep the current champion (v{self.champion.version})"
         lines = [f"**Gate verdict: {verdict}**", "", "| gate | status | detail |", "|---|---|---|"]
         lines += [f"| {g.name} | {g.status} | {g.detail} |" for g in self.gates]
+        lines += [
+            f"\n{g.name} baselines — " + ", ".join(f"{arm}: `{name}`" for arm, name in g.baselines.items())
+            for g in self.gates
+            if g.baselines
+        ]
         if self.registry is not None:
             champion = self.registry.get("champion")
             lines += [

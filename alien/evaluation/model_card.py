@@ -66,8 +66,9 @@ def _gate_table(gate_report: Mapping[str, Any]) -> list[str]:
     for gate in gate_report.get("gates", []):
         status = str(gate.get("status", "pass" if gate.get("passed") else "fail"))
         mark = {"pass": "✅ pass", "fail": "❌ fail"}.get(status, f"➖ {status}")
+        numbers = {**(gate.get("baselines") or {}), **(gate.get("values") or {})}  # baselines named first
         lines.append(
-            f"| {_cell(gate.get('name', '?'))} | {mark} | {_cell(_values(gate.get('values') or {}))} "
+            f"| {_cell(gate.get('name', '?'))} | {mark} | {_cell(_values(numbers))} "
             f"| {_cell(gate.get('detail', ''))} |"
         )
     return lines

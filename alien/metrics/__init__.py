@@ -2,14 +2,14 @@
 
 Error detection (:mod:`.error_detection`), calibration (:mod:`.calibration`),
 task quality (:mod:`.task`), named collections (:mod:`.collection`), the paired
-bootstrap (:mod:`.bootstrap`) and curve data for plots (:mod:`.curves`).
+bootstrap (:mod:`.paired`), curve data for plots (:mod:`.curves`) and the input
+checks they, the calibrators and the selective rules share (:mod:`.checks`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from alien.metrics.bootstrap import BootstrapResult, paired_bootstrap_auroc_difference
 from alien.metrics.calibration import (
     brier_score,
     expected_calibration_error,
@@ -25,6 +25,7 @@ from alien.metrics.collection import (
 )
 from alien.metrics.curves import reliability_diagram, risk_coverage_curve
 from alien.metrics.error_detection import aurc, pr_auc, prediction_rejection_ratio, roc_auc
+from alien.metrics.paired import BootstrapResult, PairedMetric, paired_bootstrap
 from alien.metrics.task import accuracy, macro_f1
 
 _EVALUATE_MODULES = Path(__file__).resolve().parent.parent / "evaluate_modules"
@@ -57,6 +58,7 @@ __all__ = [
     "TASK_METRIC_KEYS",
     "UNCERTAINTY_METRIC_KEYS",
     "BootstrapResult",
+    "PairedMetric",
     "accuracy",
     "aurc",
     "brier_score",
@@ -65,7 +67,7 @@ __all__ = [
     "macro_f1",
     "multiclass_brier",
     "negative_log_likelihood",
-    "paired_bootstrap_auroc_difference",
+    "paired_bootstrap",
     "pr_auc",
     "prediction_rejection_ratio",
     "reliability_diagram",

@@ -1,17 +1,20 @@
 """Calibration metrics: ECE, Brier scores and negative log-likelihood.
 
 For an uncertainty ``u`` in ``[0, 1]`` the confidence is ``1 - u`` and
-``correct = 1 - errors``.
+``correct = 1 - errors``. Both Brier scores are scikit-learn's
+:func:`~sklearn.metrics.brier_score_loss` behind this package's input checks.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy.special import log_softmax, softmax
+from sklearn.metrics import brier_score_loss
 
-from alien.metrics._validation import (
+from alien.metrics.checks import (
     FloatArray,
     IntArray,
     as_binary,
@@ -87,7 +90,7 @@ def brier_score(confidence: Any, correct: Any) -> float:
     0.125
     """
     conf, corr = _validate_confidence(confidence, correct)
-    return float(np.mean((conf - corr) ** 2))
+    return float(brier_score_loss(corr, conf, pos_label=1))
 
 
 def looks_like_probabilities(scores: FloatArray) -> bool:
@@ -134,8 +137,11 @@ def multiclass_brier(probs: Any, labels: Any) -> float:
     """
     p = to_probabilities(probs, from_logits=False, name="probs")
     y = _validate_labels(labels, p)
-    onehot = np.eye(p.shape[1])[y]
-    return float(np.mean(((p - onehot) ** 2).sum(axis=1)))
+    with warnings.catch_warnings():
+        # Rows summing to one within PROBABILITY_ATOL are accepted; sklearn's own test is stricter.
+        warnings.filterwarnings("ignore", "The y_prob values do not sum to one", UserWarning)
+        loss = brier_score_loss(y, p, labels=np.arange(p.shape[1]), scale_by_half=False)
+    return float(loss)
 
 
 def negative_log_likelihood(probs_or_logits: Any, labels: Any, *, from_logits: bool | None = None) -> float:

@@ -6,7 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from alien.metrics._validation import to_numpy
 from alien.metrics.calibration import (
     brier_score,
     expected_calibration_error,
@@ -14,6 +13,7 @@ from alien.metrics.calibration import (
     negative_log_likelihood,
     to_probabilities,
 )
+from alien.metrics.checks import to_numpy
 from alien.metrics.error_detection import aurc, pr_auc, prediction_rejection_ratio, roc_auc
 from alien.metrics.task import accuracy, macro_f1
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from alien.metrics._validation import check_n_bins
 from alien.metrics.calibration import _validate_confidence, bin_indices
+from alien.metrics.checks import check_n_bins
 from alien.metrics.error_detection import expected_cumulative_errors, validate_error_inputs
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from alien.metrics._validation import to_numpy
+from alien.metrics.checks import to_numpy
 
 ENTITY_METRIC_KEYS: tuple[str, ...] = ("entity_precision", "entity_recall", "entity_f1", "entity_support")
 

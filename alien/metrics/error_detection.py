@@ -27,7 +27,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from alien.metrics._validation import (
+from alien.metrics.checks import (
     FloatArray,
     IntArray,
     as_binary,
@@ -59,7 +59,7 @@ def roc_auc(u: Any, errors: Any) -> float:
     0.75
     """
     u_arr, e_arr = validate_error_inputs(u, errors)
-    check_both_classes(e_arr, metric="ROC-AUC")
+    check_both_classes(e_arr, needed_by="ROC-AUC")
     return float(roc_auc_score(e_arr, u_arr))
 
 
@@ -103,7 +103,7 @@ def pr_auc(u: Any, errors: Any) -> float:
     0.833333
     """
     u_arr, e_arr = validate_error_inputs(u, errors)
-    check_both_classes(e_arr, metric="PR-AUC")
+    check_both_classes(e_arr, needed_by="PR-AUC")
     return float(average_precision_score(e_arr, u_arr))
 
 
@@ -183,7 +183,7 @@ def prediction_rejection_ratio(u: Any, errors: Any) -> float:
     1.0
     """
     u_arr, e_arr = validate_error_inputs(u, errors)
-    check_both_classes(e_arr, metric="PRR")
+    check_both_classes(e_arr, needed_by="PRR")
     random = float(e_arr.mean())
     oracle = _oracle_aurc(e_arr)
     return (random - _aurc(u_arr, e_arr)) / (random - oracle)

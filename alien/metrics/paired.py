@@ -1,30 +1,66 @@
-"""Paired bootstrap of a difference in one metric between two scorers on the same rows.
+"""The paired bootstrap: a percentile interval of a difference in one metric between two scorers on the same rows.
 
 Both sides are scored on the same resampled row indices, so the interval keeps
-the correlation between them. Each side has its own error indicators: the
-same ones when comparing two uncertainty scores of one model (ALIEN vs its
-backbone's entropy), different ones when comparing two models on the same test
-rows (challenger vs champion). Every metric is "higher is better" or
-"lower is better" as its name says; the interval is of ``metric(a) - metric(b)``.
+the correlation between them (both see the same hard examples). Each side has
+its own error indicators: the same ones when comparing two uncertainty scores
+of one model (ALIEN vs its backbone's entropy), different ones when comparing
+two models on the same test rows (challenger vs champion). Every metric is
+"higher is better" or "lower is better" as its name says; the interval is of
+``metric(a) - metric(b)``. Each resample's metric is computed for a whole
+chunk of resamples at once (ROC-AUC as the Mann-Whitney statistic of average
+ranks), so a thousand resamples of a few thousand rows take well under a second.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from alien.metrics._validation import FloatArray, IntArray, as_binary, as_float_1d, check_same_length
-from alien.metrics.bootstrap import BootstrapResult
+from alien.metrics.checks import (
+    FloatArray,
+    IntArray,
+    as_binary,
+    as_float_1d,
+    check_both_classes,
+    check_same_length,
+)
 from alien.metrics.error_detection import batched_roc_auc
 
 PairedMetric = Literal["roc_auc", "brier", "accuracy"]
+# Resamples are processed in chunks so memory stays ~ this many float64 values per array.
 _CHUNK_ELEMENTS = 4_000_000
 
 
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Point estimate and percentile interval of ``metric(a) - metric(b)``.
+
+    Attributes:
+        delta: the difference on the full data.
+        low: lower percentile bound.
+        high: upper percentile bound.
+        n_valid: resamples used (for ROC-AUC, those holding both errors and correct rows).
+    """
+
+    delta: float
+    low: float
+    high: float
+    n_valid: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        """JSON-able view."""
+        return asdict(self)
+
+
 def _brier(u: FloatArray, e: FloatArray) -> FloatArray:
-    """Brier score of ``u`` as a probability of error, per row of a ``(B, N)`` batch."""
+    """Brier score of ``u`` as a probability of error, per row of a ``(B, N)`` batch.
+
+    The batched form of :func:`sklearn.metrics.brier_score_loss` (which scores one
+    row per call, ten times slower over a bootstrap); the tests check it against sklearn.
+    """
     return np.mean((u - e) ** 2, axis=-1)
 
 
@@ -67,16 +103,19 @@ def paired_bootstrap(
         seed: seed of the resampling generator.
 
     Returns:
-        :class:`~alien.metrics.bootstrap.BootstrapResult`; for ROC-AUC, resamples where
-        either side has a single class are skipped.
+        :class:`BootstrapResult`; for ROC-AUC, resamples where either side has a
+        single class are skipped.
 
     Raises:
         ValueError: unknown metric (the message lists them), mismatched lengths,
-            bad ``n_samples``/``confidence``, or no valid resample.
+            bad ``n_samples``/``confidence``, a single class on either side for
+            ROC-AUC, or no valid resample.
 
     >>> r = paired_bootstrap("brier", [0.0, 1.0], [0, 1], [0.5, 0.5], [0, 1], n_samples=50)
     >>> r.delta
     -0.25
+    >>> paired_bootstrap("roc_auc", [0.1, 0.9, 0.2, 0.8], [0, 1, 0, 1], [0.5] * 4, [0, 1, 0, 1]).delta
+    0.5
     """
     if metric not in _METRICS:
         raise ValueError(f"unknown paired metric {metric!r}; choose one of {sorted(_METRICS)}")
@@ -90,9 +129,8 @@ def paired_bootstrap(
     fn, both_classes = _METRICS[metric]
     fa, fb = ea.astype(np.float64), eb.astype(np.float64)
     if both_classes:
-        for name, e in (("errors_a", ea), ("errors_b", eb)):
-            if e.min() == e.max():
-                raise ValueError(f"{metric} needs both errors and correct rows in {name}")
+        check_both_classes(ea, needed_by=metric, name="errors_a")
+        check_both_classes(eb, needed_by=metric, name="errors_b")
     delta = float(fn(a[None], fa[None])[0] - fn(b[None], fb[None])[0])
     deltas = _resampled_deltas(fn, both_classes, a, ea, b, eb, n_samples=n_samples, seed=seed)
     tail = (1.0 - confidence) / 2.0 * 100.0

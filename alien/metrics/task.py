@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import f1_score
 
-from alien.metrics._validation import IntArray, as_float_2d, as_labels, check_same_length, to_numpy
+from alien.metrics.checks import IntArray, as_float_2d, as_labels, check_same_length, to_numpy
 
 
 def _predictions(predictions: Any) -> IntArray:

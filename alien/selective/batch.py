@@ -23,17 +23,15 @@ from typing import Any
 import numpy as np
 from scipy.stats import hypergeom
 
-from alien.calibration.base import check_scores
+from alien.metrics.checks import as_unit_scores
 from alien.selective.risk_control import (
     ABSTAIN_ALL,
     FwerMethod,
     SelectiveThreshold,
     accept_counts,
     certified,
-    check_args,
-    check_binary,
+    checked_inputs,
     clopper_pearson_upper,
-    default_candidates,
     resolve_min_accepted,
 )
 
@@ -54,9 +52,16 @@ def batch_p_values(n_acc: Any, k_cal: Any, m_acc: Any, target_risk: float) -> np
 
 
 def choose_batch_threshold(
-    scores: Any, errors: Any, batch_scores: Any, *, target_risk: float, delta: float,
-    candidates: Any = None, fwer_method: FwerMethod = "fixed_sequence", min_accepted: int | None = None,
-) -> SelectiveThreshold:  # fmt: skip
+    scores: Any,
+    errors: Any,
+    batch_scores: Any,
+    *,
+    target_risk: float,
+    delta: float,
+    candidates: Any = None,
+    fwer_method: FwerMethod = "fixed_sequence",
+    min_accepted: int | None = None,
+) -> SelectiveThreshold:
     """The most permissive threshold certified for the realised risk of the batch ``batch_scores``.
 
     Args:
@@ -78,11 +83,10 @@ def choose_batch_threshold(
     Raises:
         ValueError: bad scores, errors, target, delta, method or candidates.
     """
-    check_args(target_risk, delta, fwer_method)
-    u = check_scores(scores, "scores")
-    e = check_binary(errors, u.size)
-    batch = np.sort(check_scores(batch_scores, "batch_scores"))
-    grid = default_candidates(target_risk) if candidates is None else check_scores(candidates, "candidates")
+    u, e, grid = checked_inputs(
+        scores, errors, candidates, target_risk=target_risk, delta=delta, fwer_method=fwer_method
+    )
+    batch = np.sort(as_unit_scores(batch_scores, "batch_scores"))
     n_acc, k_cal = accept_counts(u, e, grid)
     m_acc = np.searchsorted(batch, grid, side="right")
     p_values = batch_p_values(n_acc, k_cal, m_acc, target_risk)

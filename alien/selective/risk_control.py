@@ -45,7 +45,7 @@ import numpy.typing as npt
 from mapie.risk_control import control_fwer
 from scipy.stats import beta, binom
 
-from alien.calibration.base import FloatArray, check_scores
+from alien.metrics.checks import FloatArray, IntArray, as_indicators, as_unit_scores
 
 FwerMethod = Literal["fixed_sequence", "bonferroni_holm", "bonferroni"]
 FWER_METHODS: tuple[str, ...] = ("fixed_sequence", "bonferroni_holm", "bonferroni")
@@ -179,14 +179,20 @@ def resolve_min_accepted(min_accepted: int | None, target_risk: float, delta: fl
     return min_accepted
 
 
-def check_binary(errors: Any, n: int) -> npt.NDArray[np.int64]:
-    """``(N,)`` int64 0/1 indicators of length ``n`` (a single class is allowed here)."""
-    arr = np.asarray(errors)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"errors must be 1-D with {n} rows like the scores, got shape {arr.shape}")
-    if not np.isin(arr, (0, 1)).all():
-        raise ValueError(f"errors must be 0/1, got values {np.unique(arr)[:5].tolist()}")
-    return arr.astype(np.int64)
+def checked_inputs(
+    scores: Any, errors: Any, candidates: Any, *, target_risk: float, delta: float, fwer_method: str
+) -> tuple[FloatArray, IntArray, FloatArray]:
+    """``(scores, errors, candidates)`` checked; the default candidates when ``candidates`` is ``None``.
+
+    Raises:
+        ValueError: see :func:`check_args`; scores or candidates not 1-D in ``[0, 1]``;
+            errors not 0/1 or of another length (a single class is allowed here).
+    """
+    check_args(target_risk, delta, fwer_method)
+    u = as_unit_scores(scores, "scores")
+    e = as_indicators(errors, "errors", like=u, like_name="scores")
+    grid = default_candidates(target_risk) if candidates is None else as_unit_scores(candidates, "candidates")
+    return u, e, grid
 
 
 def choose_threshold(
@@ -220,10 +226,9 @@ def choose_threshold(
     Raises:
         ValueError: bad scores, errors, target, delta, method or candidates.
     """
-    check_args(target_risk, delta, fwer_method)
-    u = check_scores(scores, "scores")
-    e = check_binary(errors, u.size)
-    grid = default_candidates(target_risk) if candidates is None else check_scores(candidates, "candidates")
+    u, e, grid = checked_inputs(
+        scores, errors, candidates, target_risk=target_risk, delta=delta, fwer_method=fwer_method
+    )
     n_acc, k_err = accept_counts(u, e, grid)
     p_values = np.where(n_acc > 0, binom.cdf(k_err, np.maximum(n_acc, 1), target_risk), 1.0)
     valid = certified(
@@ -257,7 +262,7 @@ def abstain(scores: Any, threshold: float) -> npt.NDArray[np.bool_]:
     """
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or math.isnan(threshold):
         raise TypeError(f"threshold must be a number, got {threshold!r}")
-    return np.asarray(check_scores(scores, "scores") > threshold)
+    return np.asarray(as_unit_scores(scores, "scores") > threshold)
 
 
 def selective_risk(scores: Any, errors: Any, threshold: float) -> tuple[float, float]:
@@ -267,7 +272,7 @@ def selective_risk(scores: Any, errors: Any, threshold: float) -> tuple[float, f
     (0.6666666666666666, 0.5)
     """
     rejected = abstain(scores, threshold)
-    e = check_binary(errors, rejected.size)
+    e = as_indicators(errors, "errors", like=rejected, like_name="scores")
     accepted = ~rejected
     n = int(accepted.sum())
     return n / rejected.size, (float(e[accepted].mean()) if n else 0.0)

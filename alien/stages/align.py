@@ -14,7 +14,7 @@ loadable by :class:`~alien.core.model.AlienClassifier`) and ``paths.grid``
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,9 @@ from alien.core.feature_set import FeatureSet
 from alien.core.head_builder import build_alien_head
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, write_json
-from alien.stages._cli import StageResult, stage_cli
+from alien.pipeline.cli import StageResult, stage_cli
 from alien.stages.artifacts import feature_path, load_split_features
 from alien.training import fit_alien
-
-_PIPELINE_ONLY = ("uncertainty", "train_split")
 
 
 @dataclass(frozen=True)
@@ -101,9 +99,7 @@ def run(
 
     model, tokenizer = load_finetuned(paths.backbone, task=data.task)
     head = build_alien_head(model, kind=align.uncertainty)
-    # the section minus its pipeline-only keys is fit_alien's keyword arguments
-    options = {f.name: getattr(align, f.name) for f in fields(align) if f.name not in _PIPELINE_ONLY}
-    result = fit_alien(head, train, validation, **options, progress=True)
+    result = fit_alien(head, train, validation, align, progress=True)  # the section is a GridSearch
 
     held_out = (
         validation if calibration.split == "validation" else load_split_features(paths, calibration.split)

@@ -3,19 +3,29 @@
 - cached features (``features`` → ``align``, ``evaluate``): :func:`feature_path`,
   :func:`load_split_features`;
 - per-row test scores (``evaluate`` → ``gate``): :class:`TestScores`, so the gate
-  decides on exactly the numbers the evaluation measured, with the same ``n_bins``;
+  decides on exactly the numbers the evaluation measured, with the same ``n_bins`` and
+  Rule 1's baselines as evaluate chose them on the calibration split;
 - the deployable model's metadata (``align`` → ``evaluate``, ``register``):
   :func:`deployable_label_names`, through :func:`alien.core.model.read_metadata`;
 - the data version of the raw dataset (``fetch`` → ``register``, the flow):
-  :func:`data_version`.
+  :func:`data_version`;
+- fine-tuning's metrics (``finetune`` → ``register``): :func:`read_finetune_metrics`;
+- the align grid's results (``align`` → ``register``): :func:`read_grid`;
+- the evaluation's metrics (``evaluate`` → ``register``): :func:`read_metrics`;
+- the gate report (``gate`` → ``register``): :func:`read_gate_report`, through the
+  one parser :meth:`alien.evaluation.gates.GateReport.from_dict`.
 
-May import ``alien.config``, ``alien.core`` and ``alien.data``; never a stage module.
+The readers ``register`` uses take the project root that ``paths.*`` are relative to.
+
+May import ``alien.config``, ``alien.core``, ``alien.data`` and ``alien.evaluation``;
+never a stage module.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +36,12 @@ import yaml
 from alien.config import PathsConfig
 from alien.core.deployable import read_metadata
 from alien.core.feature_set import FeatureSet
-from alien.data.io import atomic_file
+from alien.data.io import atomic_file, read_json
+from alien.evaluation.free_baseline import FreeBaseline
+from alien.evaluation.gates import GateReport
 
+log = logging.getLogger(__name__)
+FINETUNE_METRICS_FILE = "finetune_metrics.json"  # inside paths.backbone
 _META = "meta"
 _PREFIX = "u."
 
@@ -60,6 +74,8 @@ class TestScores:
         predictions: ``(N,)`` int64 predicted class ids.
         labels: ``(N,)`` int64 gold class ids.
         n_bins: the ECE bins the evaluation used.
+        free_baseline: Rule 1's baselines, chosen on the calibration split (``None`` in scores
+            written before it existed; the gate then asks for evaluate to run again).
     """
 
     __test__ = False  # not a pytest class, despite the name
@@ -70,6 +86,7 @@ class TestScores:
     predictions: np.ndarray
     labels: np.ndarray
     n_bins: int
+    free_baseline: FreeBaseline | None = None
 
     def __post_init__(self) -> None:
         n = len(self.errors)
@@ -97,7 +114,9 @@ class TestScores:
 
     def save(self, path: str | Path) -> None:
         """Write one ``.npz`` atomically (arrays plus a JSON ``meta`` entry; no pickles)."""
-        meta = {"n_bins": self.n_bins, "is_probability": self.is_probability}
+        meta: dict[str, Any] = {"n_bins": self.n_bins, "is_probability": self.is_probability}
+        if self.free_baseline is not None:
+            meta["free_baseline"] = self.free_baseline.to_dict()
         arrays = {f"{_PREFIX}{name}": u for name, u in self.uncertainty.items()}
         arrays.update(errors=self.errors, predictions=self.predictions, labels=self.labels)
         arrays[_META] = np.array(json.dumps(meta))
@@ -116,6 +135,7 @@ class TestScores:
             raise FileNotFoundError(f"no per-row test scores at {path}; run the evaluate stage")
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data[_META]))
+            free = meta.get("free_baseline")
             uncertainty = {k.removeprefix(_PREFIX): data[k] for k in data.files if k.startswith(_PREFIX)}
             return cls(
                 uncertainty=uncertainty,
@@ -124,6 +144,7 @@ class TestScores:
                 predictions=data["predictions"],
                 labels=data["labels"],
                 n_bins=int(meta["n_bins"]),
+                free_baseline=None if free is None else FreeBaseline.from_dict(free),
             )
 
 
@@ -142,7 +163,7 @@ def data_version(raw_path: str | Path, *, root: str | Path) -> dict[str, str]:
     """The data version of the raw dataset: DVC's md5 from ``<root>/dvc.lock`` if it matches the file.
 
     Args:
-        raw_path: ``paths.raw``.
+        raw_path: ``paths.raw`` (relative to ``root``, and recorded as given).
         root: the project root (where ``dvc.lock`` lives).
 
     Returns:
@@ -152,9 +173,9 @@ def data_version(raw_path: str | Path, *, root: str | Path) -> dict[str, str]:
         FileNotFoundError: no raw data at ``raw_path`` (run the fetch stage).
     """
     raw_path = Path(raw_path)
-    if not raw_path.is_file():
+    if not (Path(root) / raw_path).is_file():
         raise FileNotFoundError(f"raw data not found at {raw_path}; run the fetch stage first")
-    md5 = file_md5(raw_path)
+    md5 = file_md5(Path(root) / raw_path)
     lock = Path(root) / "dvc.lock"
     if lock.is_file():
         stages: dict[str, Any] = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
@@ -163,3 +184,52 @@ def data_version(raw_path: str | Path, *, root: str | Path) -> dict[str, str]:
                 if Path(out.get("path", "")) == raw_path and out.get("md5") == md5:
                     return {"md5": md5, "source": "dvc.lock", "path": str(raw_path)}
     return {"md5": md5, "source": "file", "path": str(raw_path)}
+
+
+def read_finetune_metrics(paths: PathsConfig, *, root: str | Path) -> dict[str, Any] | None:
+    """What fine-tuning measured (``paths.backbone/finetune_metrics.json``); ``None`` if absent or unreadable.
+
+    A backbone used as it is (no fine-tuning) has none; a run is logged without them then.
+    """
+    path = Path(root) / paths.backbone / FINETUNE_METRICS_FILE
+    if not path.is_file():
+        return None
+    try:
+        return read_json(path, what="finetune metrics")
+    except ValueError:
+        log.warning("ignoring %s: not a JSON object", path)
+        return None
+
+
+def read_grid(paths: PathsConfig, *, root: str | Path) -> dict[str, Any] | None:
+    """The align grid's results (``paths.grid``), ``None`` when there are none."""
+    path = Path(root) / paths.grid
+    return read_json(path, what="grid results") if path.is_file() else None
+
+
+def read_metrics(paths: PathsConfig, *, root: str | Path) -> dict[str, Any]:
+    """The evaluation's test metrics (``paths.metrics``): ``methods`` (with ``alien``), ``task``, ``rows``.
+
+    Raises:
+        FileNotFoundError: no metrics file (run the evaluate stage).
+        ValueError: not a JSON object, or ``methods`` has no ``alien`` entry.
+    """
+    metrics = read_json(Path(root) / paths.metrics, what="metrics file")
+    methods = metrics.get("methods")
+    if not isinstance(methods, dict) or "alien" not in methods:
+        raise ValueError(
+            f"metrics file {paths.metrics} must have 'methods' with an 'alien' entry, "
+            f"got methods={sorted(methods) if isinstance(methods, dict) else methods!r}"
+        )
+    return metrics
+
+
+def read_gate_report(paths: PathsConfig, *, root: str | Path) -> GateReport:
+    """The gate's report (``paths.gate_report``), checked by its one parser.
+
+    Raises:
+        FileNotFoundError: no report (run the gate stage).
+        ValueError: a malformed report, or one whose ``passed`` contradicts its gates.
+    """
+    data = read_json(Path(root) / paths.gate_report, what="gate report")
+    return GateReport.from_dict(data, where=f"gate report {paths.gate_report}")

@@ -2,7 +2,11 @@
 
 All methods score the same cached test features. ``alien`` is the served
 uncertainty (the calibration map applied to the head's output, a probability
-of error); ``alien_raw`` is the head's own output, reported beside it. The
+of error); ``alien_raw`` is the head's own output, reported beside it.
+Temperature scaling is fitted on ``calibration.split``, the rows ALIEN's map was
+fitted on, and the free score Rule 1's ranking arm compares with (the best of
+entropy, ``1 - max p`` and temperature scaling) is chosen there too, never on
+test (:func:`free_baseline`; docs/gates.md). The
 ``selective`` table gives each method's test coverage and realised risk at
 target error rates, with thresholds chosen on validation by Learn-then-Test. Writes ``paths.metrics``
 (``{"methods": {name: metrics}, "task": {...}, "rows": {...}}``, a DVC metrics
@@ -29,18 +33,24 @@ from typing import Any
 import numpy as np
 import torch
 
-from alien.baselines import make_baseline
+from alien.baselines import TemperatureScaling, make_baseline
 from alien.config import CalibrationConfig, EvaluateConfig, PathsConfig
 from alien.core.entities import is_bio_scheme
 from alien.core.feature_set import FeatureSet
 from alien.core.model import AlienClassifier
 from alien.data.io import atomic_directory, write_json
+from alien.evaluation.free_baseline import (
+    FREE_SCORES,
+    TEMPERATURE_SCALING,
+    FreeBaseline,
+    choose_free_baseline,
+)
 from alien.evaluation.plots import plot_reliability_diagrams, plot_risk_coverage
 from alien.evaluation.selective_table import coverage_at_risk
 from alien.metrics.collection import task_metrics, uncertainty_metrics
 from alien.metrics.curves import reliability_diagram, risk_coverage_curve
 from alien.metrics.entity import entity_scores, tag_sequences
-from alien.stages._cli import StageResult, stage_cli
+from alien.pipeline.cli import StageResult, stage_cli
 from alien.stages.artifacts import TestScores, deployable_label_names, load_split_features
 
 ALIEN, ALIEN_RAW = "alien", "alien_raw"
@@ -93,32 +103,50 @@ def entity_metrics(test: FeatureSet, label_names: list[str]) -> dict[str, float]
 Scored = tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, bool]]
 
 
-def score_all(config: EvaluateConfig, paths: PathsConfig, test: FeatureSet, validation: FeatureSet) -> Scored:
-    """Every method's uncertainty on test and on validation, and whether each is a probability of error."""
+def score_all(
+    config: EvaluateConfig, paths: PathsConfig, test: FeatureSet, validation: FeatureSet, held_out: FeatureSet
+) -> Scored:
+    """Every method's uncertainty on test and on validation, and whether each is a probability of error.
+
+    Temperature scaling is fitted on ``held_out`` (the calibration split, where ALIEN's map was
+    fitted); the other baselines on ``validation``.
+    """
     train = load_split_features(paths, "train")
     (t_served, t_raw), (v_served, v_raw) = served_and_raw(paths.deployable, test, validation)
     on_test = {ALIEN: t_served, ALIEN_RAW: t_raw}
     on_val = {ALIEN: v_served, ALIEN_RAW: v_raw}
     is_probability = {ALIEN: True, ALIEN_RAW: True}
     for name in config.baselines:
-        baseline = make_baseline(name).fit(train, validation)
+        baseline = make_baseline(name).fit(train, held_out if name == TEMPERATURE_SCALING else validation)
         on_test[name] = np.asarray(baseline.score(test), dtype=np.float64)
         on_val[name] = np.asarray(baseline.score(validation), dtype=np.float64)
         is_probability[name] = baseline.is_probability
     return on_test, on_val, is_probability
 
 
+def free_baseline(held_out: FeatureSet, split: str) -> FreeBaseline:
+    """Rule 1's baselines, fitted and chosen on the calibration split's rows alone (no test row)."""
+    # entropy and 1 - max p fit nothing; temperature scaling fits T on its second argument
+    scaling = TemperatureScaling().fit(held_out, held_out)
+    fitted = {n: make_baseline(n).fit(held_out, held_out) for n in FREE_SCORES if n != TEMPERATURE_SCALING}
+    fitted[TEMPERATURE_SCALING] = scaling
+    on_split = {name: baseline.score(held_out) for name, baseline in fitted.items()}
+    return choose_free_baseline(split, scaling.temperature, on_split, held_out.errors.numpy())
+
+
 def run(evaluate: EvaluateConfig, calibration: CalibrationConfig, paths: PathsConfig) -> EvaluateResult:
     """Score ALIEN and the baselines on test; write metrics, per-row scores and plots.
 
     Raises:
-        ValueError: the test split has no errors or only errors (ROC-AUC undefined).
+        ValueError: the test or calibration split has no errors or only errors (ROC-AUC undefined).
     """
     start = time.perf_counter()
     test = load_split_features(paths, "test")
     validation = load_split_features(paths, "validation")
+    split = calibration.split
+    held_out = validation if split == "validation" else load_split_features(paths, split)
     errors = test.errors.numpy()
-    scores, on_validation, is_probability = score_all(evaluate, paths, test, validation)
+    scores, on_validation, is_probability = score_all(evaluate, paths, test, validation, held_out)
     methods = {
         name: uncertainty_metrics(u, errors, n_bins=evaluate.n_bins, is_probability=is_probability[name])
         for name, u in scores.items()
@@ -132,6 +160,7 @@ def run(evaluate: EvaluateConfig, calibration: CalibrationConfig, paths: PathsCo
         predictions=test.predictions.numpy(),
         labels=test.labels.numpy(),
         n_bins=evaluate.n_bins,
+        free_baseline=free_baseline(held_out, split),
     ).save(paths.scores)
 
     _write_plots(scores, is_probability, errors, n_bins=evaluate.n_bins, plots=paths.plots)

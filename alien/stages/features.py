@@ -14,7 +14,7 @@ from alien.backbones.loading import load_finetuned
 from alien.config import BackboneConfig, DataConfig, PathsConfig
 from alien.core.capture import extract_features
 from alien.data.io import SPLITS, atomic_directory, read_split
-from alien.stages._cli import StageResult, stage_cli
+from alien.pipeline.cli import StageResult, stage_cli
 from alien.stages.artifacts import feature_path
 from alien.task import get_task
 

@@ -17,7 +17,7 @@ from typing import Any
 from alien.config import DataConfig, PathsConfig
 from alien.data.dataset import write_raw
 from alien.data.sources import load_source
-from alien.stages._cli import StageResult, stage_cli
+from alien.pipeline.cli import StageResult, stage_cli
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from transformers import set_seed
 
 from alien.assets.atomic import atomic_directory, remove_stale_staging
@@ -31,11 +30,11 @@ from alien.backbones import distributed
 from alien.backbones.finetune import FinetuneSummary
 from alien.backbones.finetune import finetune as finetune_model
 from alien.backbones.loading import check_backbone, load_backbone, resolve_backbone
-from alien.backbones.plan import Device, FinetuneOptions
+from alien.backbones.plan import Device
 from alien.backbones.records import validate_records
-from alien.config import BackboneConfig, DataConfig, FinetuneConfig, PathsConfig, load_params
+from alien.config import BackboneConfig, DataConfig, FinetuneConfig, PathsConfig
 from alien.data.io import read_json, read_labels, read_split, write_json
-from alien.stages._cli import StageResult, jsonable, stage_cli
+from alien.pipeline.cli import StageResult, params_file_with, stage_cli
 
 METRICS_FILE = "finetune_metrics.json"
 
@@ -92,37 +91,19 @@ def run(
     model, tokenizer = load_backbone(
         source, task=data.task, label_names=labels, allow_pickle=backbone.allow_pickle
     )
-    common: dict[str, Any] = {"task": data.task, "max_length": backbone.max_length, **_options(finetune)}
+    common: dict[str, Any] = {"task": data.task, "max_length": backbone.max_length, "device": _device()}
     if not distributed.is_main_process():  # rank 0 alone writes
-        summary = finetune_model(model, tokenizer, train, validation, output_dir=None, **common)
+        summary = finetune_model(model, tokenizer, train, validation, finetune, output_dir=None, **common)
         distributed.shutdown()
         return _result(
             {**summary.to_dict(), "backbone": backbone.name, "task": data.task}, paths=paths, labels=labels
         )
     with atomic_directory(paths.backbone) as tmp:
-        summary = finetune_model(model, tokenizer, train, validation, output_dir=tmp, **common)
+        summary = finetune_model(model, tokenizer, train, validation, finetune, output_dir=tmp, **common)
         metrics = {"backbone": backbone.name, "task": data.task, **summary.to_dict()}
         write_json(Path(tmp) / METRICS_FILE, metrics)
     distributed.shutdown()  # the others wait until the output is in place
     return _result(metrics, paths=paths, labels=labels)
-
-
-def _options(finetune: FinetuneConfig) -> FinetuneOptions:
-    """The ``finetune`` section as :func:`~alien.backbones.finetune.finetune`'s keyword options."""
-    return FinetuneOptions(
-        method=finetune.method,
-        epochs=finetune.epochs,
-        batch_size=finetune.batch_size,
-        learning_rate=finetune.learning_rate,
-        weight_decay=finetune.weight_decay,
-        warmup_ratio=finetune.warmup_ratio,
-        lora_r=finetune.lora_r,
-        lora_alpha=finetune.lora_alpha,
-        lora_dropout=finetune.lora_dropout,
-        lora_target_modules=finetune.lora_target_modules,
-        seed=finetune.seed,
-        device=_device(),
-    )
 
 
 def _device() -> Device:
@@ -178,19 +159,12 @@ def _launch(
 
 def _worker_params(params_file: str | Path, scratch: Path, **sections: Any) -> Path:
     """``params_file`` if it holds ``sections``; else a copy of it with them, in ``scratch``."""
-    path = Path(params_file)
-    if not path.is_file():
+    if not Path(params_file).is_file():
         raise ValueError(
             f"finetune.processes > 1 re-launches the stage under torchrun with its params file, "
-            f"but {str(path)!r} does not exist; pass params_file"
+            f"but {str(params_file)!r} does not exist; pass params_file"
         )
-    params = load_params(path)
-    wanted = dataclasses.replace(params, **sections)
-    if wanted == params:
-        return path
-    copy = scratch / "params.yaml"
-    copy.write_text(yaml.safe_dump(jsonable(asdict(wanted)), sort_keys=False), encoding="utf-8")
-    return copy
+    return params_file_with(params_file, scratch, **sections)
 
 
 def _result(metrics: dict[str, Any], *, paths: PathsConfig, labels: list[str]) -> FinetuneResult:

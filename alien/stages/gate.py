@@ -3,9 +3,10 @@
 Decides on the numbers ``evaluate`` measured: the per-row
 test scores (:class:`~alien.stages.artifacts.TestScores`) — ALIEN's scores are
 not recomputed. Decides the rules of docs/gates.md (:mod:`alien.evaluation.rules`):
-paired bootstraps on the test rows against the backbone's own uncertainty and
-against the current registry champion (if any), scored on the **same current
-test split** with its served (calibrated) uncertainty and the **same**
+paired bootstraps on the test rows against what the backbone gives for free after
+post-hoc calibration (the baselines evaluate chose on the calibration split, and the
+free scores' test rows it wrote) and against the current registry champion (if any),
+scored on the **same current test split** with its served (calibrated) uncertainty and the **same**
 ``n_bins`` the challenger was scored with, and writes
 ``paths.gate_report``. The report names the registry (resolved tracking URI,
 model, champion version) it was decided against. The registry is only read
@@ -29,13 +30,14 @@ import numpy as np
 from alien.config import DataConfig, GatesConfig, PathsConfig, RegistryConfig
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, read_split, write_json
+from alien.evaluation.free_baseline import FREE_SCORES
 from alien.evaluation.gates import GateReport
-from alien.evaluation.rules import Scored, decide
-from alien.stages._cli import StageResult, stage_cli
+from alien.evaluation.rules import FreeScores, Scored, decide
+from alien.pipeline.cli import StageResult, stage_cli
 from alien.stages.artifacts import TestScores
 from alien.task import get_task
 
-ALIEN, ENTROPY, SOFTMAX_RESPONSE = "alien", "entropy", "softmax_response"
+ALIEN = "alien"
 
 
 @dataclass(frozen=True)
@@ -80,14 +82,20 @@ def build_report(
     """Decide every rule (:mod:`alien.evaluation.rules`) on the per-row test scores.
 
     Raises:
-        ValueError: the entropy or softmax-response baseline was not evaluated, or the
-            champion was scored on different rows.
+        ValueError: a free score (entropy, softmax response, temperature scaling) was not
+            evaluated, the scores predate Rule 1's baselines, or the champion was scored on
+            different rows.
     """
-    for needed in (ENTROPY, SOFTMAX_RESPONSE):
+    for needed in FREE_SCORES:
         if needed not in scores.uncertainty:
             raise ValueError(
                 f"the {needed} baseline is missing from the evaluation; add it to evaluate.baselines"
             )
+    if scores.free_baseline is None:
+        raise ValueError(
+            "the per-row test scores name no Rule 1 baselines (written by an older evaluate); "
+            "run the evaluate stage again"
+        )
     if champion is not None and champion[1].errors.shape != scores.errors.shape:
         raise ValueError(
             f"champion v{champion[0]} was scored on {champion[1].errors.shape[0]} rows but the "
@@ -95,8 +103,7 @@ def build_report(
         )
     return decide(
         Scored(scores.method(ALIEN), scores.errors),
-        entropy=scores.method(ENTROPY),
-        backbone_p_error=scores.method(SOFTMAX_RESPONSE),
+        free=FreeScores(scores.free_baseline, {name: scores.method(name) for name in FREE_SCORES}),
         champion=champion,
         config=gates,
         n_bins=scores.n_bins,

@@ -28,7 +28,7 @@ from alien.data.dataset import read_raw
 from alien.data.io import atomic_directory, write_json, write_jsonl
 from alien.data.split import Example, deduplicate, select_rows, split_examples
 from alien.data.validate import check_stratifiable, min_rows_per_class, validate_records
-from alien.stages._cli import StageResult, stage_cli
+from alien.pipeline.cli import StageResult, stage_cli
 from alien.task import get_task
 
 

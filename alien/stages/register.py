@@ -2,40 +2,54 @@
 
 Order of work (``docs/registry.md`` has the reasoning):
 
-1. validate every input (deployable folder, metrics, gate report, raw data) and
-   derive the registration *token* from them — nothing is touched before this passes;
+1. validate every input (deployable folder, metrics, gate report, raw data — each through
+   its hand-off reader in :mod:`alien.stages.artifacts`) and derive the registration
+   *token* from them — nothing is touched before this passes;
 2. configure tracking (one fast probe; the only place that creates an experiment);
 3. under the registry lock, repair what an interrupted run left (:meth:`Registry.recover`)
    and reuse the version registered with the same token, if any (never twice);
 4. otherwise one MLflow run (params, metrics, lineage, artifacts, pyfunc model, card),
-   then :meth:`Registry.register_version`: a pending version, then one commit moving
+   then :func:`alien.tracking.registration.register_version`: a pending version, then one commit moving
    ``challenger`` and — gate passed, champion unchanged since the gate (compare-and-set),
    not pinned, production mode — ``champion``;
 5. write ``paths.registration`` from the live registry, still under the lock.
 
 A failure ends the MLflow run FAILED; the registry keeps its previous state or the
 full new one (an interrupted commit is finished by the next run).
+
+Its inputs are declared: the ``registry`` section, ``data.source`` and ``backbone.name``
+(what the run and the version are named after), the project ``root``, and the flow's
+:class:`~alien.tracking.run_context.FlowContext` when a flow runs it. The params file
+is logged as it is, as the run's record; nothing is read from it.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from alien.config import PathsConfig, RegistryConfig
-from alien.data.io import read_json, write_json
-from alien.stages._cli import StageResult, stage_cli
+from alien.config import BackboneConfig, DataConfig, PathsConfig, RegistryConfig
+from alien.data.io import write_json
+from alien.evaluation.gates import GateReport
+from alien.pipeline.cli import StageResult, stage_cli
+from alien.stages.artifacts import (
+    data_version,
+    read_finetune_metrics,
+    read_gate_report,
+    read_grid,
+    read_metrics,
+)
+from alien.tracking.execution import Decision, Execution, log_and_register
 from alien.tracking.lock import RegistryBusyError
-from alien.tracking.setup import RegistryUnavailableError, configure_tracking
+from alien.tracking.registry import Registry
+from alien.tracking.run_context import FlowContext
+from alien.tracking.setup import RegistryUnavailableError, Tracking, configure_tracking, run_environment
 
-log = logging.getLogger(__name__)
-GATE_STATUSES = ("pass", "fail", "no champion")
-_DESCRIPTION_LIMIT = 4500  # MLflow's SQL column holds 5000; the status block needs room
+if TYPE_CHECKING:
+    from alien.tracking.recovery import Recovery
+    from alien.tracking.registration import Registration
+
 LOCK_TIMEOUT_S = 600.0
 
 
@@ -68,177 +82,136 @@ class RegisterResult(StageResult):
 
 @dataclass(frozen=True)
 class _Inputs:
+    """Everything ``register`` reads from the earlier stages, checked."""
+
     deployable: Path
     metrics: dict[str, Any]
-    gate_report: dict[str, Any]
-    params: dict[str, Any]
+    gate_report: GateReport
     data_version: dict[str, str]
+    grid: dict[str, Any] | None
+    finetune_metrics: dict[str, Any] | None
 
 
-def validate_gate_report(report: Mapping[str, Any], *, where: str = "gate report") -> None:
-    """Check the gate report's schema.
-
-    Raises:
-        ValueError: ``passed`` is not a boolean, ``gates`` is not a list of
-            ``{name, status}`` with a status in :data:`GATE_STATUSES`, or
-            ``champion`` is neither null nor an object.
-    """
-    if not isinstance(report.get("passed"), bool):
-        raise ValueError(f"{where} must have a boolean 'passed', got {report.get('passed')!r}")
-    gates = report.get("gates")
-    if not isinstance(gates, list):
-        raise ValueError(f"{where} must have a list 'gates', got {type(gates).__name__}")
-    for i, gate in enumerate(gates):
-        if not isinstance(gate, dict) or not isinstance(gate.get("name"), str):
-            raise ValueError(f"{where} gates[{i}] must be an object with a string 'name', got {gate!r:.120}")
-        if gate.get("status") not in GATE_STATUSES:
-            raise ValueError(
-                f"{where} gates[{i}] ({gate['name']}) has status {gate.get('status')!r}; "
-                f"allowed: {list(GATE_STATUSES)}"
-            )
-    if report["passed"] and any(g["status"] == "fail" for g in gates):
-        raise ValueError(
-            f"{where} says passed but a gate failed; refusing to register an inconsistent report"
-        )
-    champion = report.get("champion")
-    if champion is not None and not isinstance(champion, dict):
-        raise ValueError(f"{where} 'champion' must be null or an object, got {champion!r:.120}")
-
-
-def load_inputs(paths: PathsConfig, *, params_file: str | Path = "params.yaml") -> _Inputs:
-    """Read and validate everything ``register`` needs, without touching MLflow.
+def load_inputs(paths: PathsConfig, *, root: Path) -> _Inputs:
+    """Read and check everything ``register`` needs from the earlier stages, without touching MLflow.
 
     Raises:
         FileNotFoundError: the deployable folder, metrics, gate report or raw data is missing.
         ValueError: a file has the wrong content (the message names the file and the key).
     """
     from alien.core.deployable import CONFIG_FILE
-    from alien.stages.artifacts import data_version
 
-    deployable = Path(paths.deployable)
+    deployable = root / paths.deployable
     if not (deployable / CONFIG_FILE).is_file():
         raise FileNotFoundError(
             f"deployable model folder {deployable} is missing or has no {CONFIG_FILE}; "
             "run the align stage first"
         )
-    metrics = read_json(paths.metrics, what="metrics file")
-    methods = metrics.get("methods")
-    if not isinstance(methods, dict) or "alien" not in methods:
-        raise ValueError(
-            f"metrics file {paths.metrics} must have 'methods' with an 'alien' entry, "
-            f"got methods={sorted(methods) if isinstance(methods, dict) else methods!r}"
-        )
-    gate_report = read_json(paths.gate_report, what="gate report")
-    validate_gate_report(gate_report, where=f"gate report {paths.gate_report}")
-    params_path = Path(params_file)
-    params: dict[str, Any] = {}
-    if params_path.is_file():
-        params = yaml.safe_load(params_path.read_text(encoding="utf-8")) or {}
-    else:
-        log.warning("params file %s not found; the run will have no params", params_path)
-    return _Inputs(deployable, metrics, gate_report, params, data_version(paths.raw, root="."))
+    metrics = read_metrics(paths, root=root)
+    gate_report = read_gate_report(paths, root=root)
+    return _Inputs(
+        deployable,
+        metrics,
+        gate_report,
+        data_version(paths.raw, root=root),
+        read_grid(paths, root=root),
+        read_finetune_metrics(paths, root=root),
+    )
 
 
-def _champion_at_gate(gate_report: Mapping[str, Any]) -> str | None:
-    compared = (gate_report.get("champion") or {}).get("version")
-    return None if compared is None else str(compared)
-
-
-def _card_description(card: str, run_id: str) -> str:
-    if len(card) <= _DESCRIPTION_LIMIT:
-        return card
-    tail = f"\n\n… truncated; full card: runs:/{run_id}/model_card.md\n"
-    return card[: _DESCRIPTION_LIMIT - len(tail)] + tail
-
-
-def _decision(gate_report: Mapping[str, Any], cfg: RegistryConfig) -> tuple[bool, str]:
+def decision(gate_report: GateReport, cfg: RegistryConfig) -> Decision:
+    """Whether to promote (gate passed, production mode, ``registry.promote``), and why or why not."""
+    compared = None if gate_report.champion is None else gate_report.champion.version
+    passed = gate_report.passed
     if cfg.mode != "production":
-        return False, "registry.mode is 'experiment': registered as an experiment version, no alias moved"
-    if not gate_report["passed"]:
-        return False, "gate failed: registered as challenger only"
+        why = "registry.mode is 'experiment': registered as an experiment version, no alias moved"
+        return Decision(False, why, compared, passed)
+    if not passed:
+        return Decision(False, "gate failed: registered as challenger only", compared, passed)
     if not cfg.promote:
-        return False, "registry.promote is false: registered as challenger only"
-    return True, "gate passed: promoted to champion"
+        return Decision(False, "registry.promote is false: registered as challenger only", compared, passed)
+    return Decision(True, "gate passed: promoted to champion", compared, passed)
 
 
-def _log_and_register(
-    reg: Any, inputs: _Inputs, cfg: RegistryConfig, paths: PathsConfig, params_file: str | Path, token: str
-) -> tuple[str, Any]:
-    """One MLflow run (ended FAILED on any error) that logs everything and registers the version."""
-    import mlflow
+def _pipeline_outputs(paths: PathsConfig) -> tuple[str, ...]:
+    """What the pipeline writes (the stage table's outputs): a run changes them by running."""
+    from alien.pipeline.table import STAGES
 
-    from alien.core.deployable import read_metadata
-    from alien.tracking.pyfunc import log_alien_model
-    from alien.tracking.run_context import execution_name, log_run_context, name_run, review_card
-    from alien.tracking.run_logging import lineage_tags, log_pipeline_run, version_tags
-
-    lineage = lineage_tags(data_version=inputs.data_version, gate_passed=bool(inputs.gate_report["passed"]))
-    tags = version_tags(
-        lineage, metadata=read_metadata(inputs.deployable), metrics=inputs.metrics["methods"]["alien"],
-        dataset=str((inputs.params.get("data") or {}).get("source", "")), gate_passed=bool(inputs.gate_report["passed"]),
-    )  # fmt: skip
-    grid, gate_md = Path(paths.grid), Path(paths.gate_report).with_suffix(".md")
-    metadata, data = read_metadata(inputs.deployable), inputs.params.get("data") or {}
-    run_id = mlflow.start_run(run_name=execution_name(inputs.params, None)).info.run_id
-    try:
-        log_pipeline_run(
-            params=inputs.params, metrics=inputs.metrics, tags={**lineage, "alien.registration_token": token},
-            stages={"align": read_json(grid, what="grid results")} if grid.is_file() else None,
-            files=[paths.gate_report, gate_md, paths.metrics, params_file, "dvc.lock", grid],
-            folders={"plots": paths.plots},
-        )  # fmt: skip
-        log_run_context(
-            prepared=paths.prepared, backbone=paths.backbone, task=str(metadata.get("task", "")),
-            dataset=str(data.get("source", "")), data_version=inputs.data_version,
-        )  # fmt: skip
-        info = log_alien_model(inputs.deployable)
-        card = review_card(
-            reg, run_id=run_id, plots=paths.plots, lineage=lineage, metadata=metadata,
-            gate_report=inputs.gate_report, metrics=inputs.metrics, data_version=inputs.data_version,
-            params=inputs.params, champion=inputs.gate_report.get("champion"),
-            title=f"{cfg.model_name} — ALIEN classifier",
-        )  # fmt: skip
-        mlflow.log_text(card, "model_card.md")
-        promote, reason = _decision(inputs.gate_report, cfg)
-        gate_uri = f"runs:/{run_id}/{Path(paths.gate_report).name}"
-        registration = reg.register_version(
-            info.model_uri, token=token, run_id=run_id, model_id=info.model_id, tags=tags,
-            description=_card_description(card, run_id), promote=promote,
-            expected_champion=_champion_at_gate(inputs.gate_report), reason=reason,
-            extra={"run_id": run_id, "gate_report": gate_uri, "mode": cfg.mode},
-        )  # fmt: skip
-        mlflow.set_tags(
-            {
-                "registered_version": registration.version,
-                "promoted": str(registration.promotion.promoted).lower(),
-            }
-        )
-        name_run(run_id, inputs.params, registration.version)
-    except BaseException:
-        _end_run("FAILED")
-        raise
-    _end_run("FINISHED")
-    return run_id, registration
+    return tuple(getattr(paths, o.key) + o.suffix for s in STAGES for o in (*s.outs, *s.metrics, *s.plots))
 
 
-def _end_run(status: str) -> None:
-    import mlflow
+def _execution(
+    inputs: _Inputs,
+    token: str,
+    paths: PathsConfig,
+    *,
+    root: Path,
+    params_file: Path,
+    names: tuple[str, str],
+    context: FlowContext | None,
+) -> Execution:
+    return Execution(
+        token=token,
+        deployable=inputs.deployable,
+        metrics=inputs.metrics,
+        gate_report=inputs.gate_report.to_dict(),
+        gate_report_file=root / paths.gate_report,
+        data_version=inputs.data_version,
+        dataset=names[0],
+        backbone=names[1],
+        root=root,
+        params_file=params_file,
+        prepared=root / paths.prepared,
+        plots=root / paths.plots,
+        files=(root / paths.metrics, params_file, root / "dvc.lock", root / paths.grid),
+        outputs=_pipeline_outputs(paths),
+        grid=inputs.grid,
+        finetune_metrics=inputs.finetune_metrics,
+        context=context,
+    )
 
-    try:
-        mlflow.end_run(status)
-    except Exception:  # the store is down: the next run's recovery ends it FAILED
-        log.exception("could not mark the MLflow run %s", status)
+
+def _registered(
+    reg: Registry, tracking: Tracking, execution: Execution, chosen: Decision
+) -> tuple[str | None, Registration]:
+    """The version registered with this token (its new verdict recorded, promoted if due), or a new one."""
+    from alien.tracking.registration import find_registered, reused
+
+    found = find_registered(reg, execution.token)
+    if found is None:
+        return log_and_register(reg, tracking, execution, chosen)
+    registration = reused(
+        reg,
+        found,
+        promote=chosen.promote,
+        expected_champion=chosen.expected_champion,
+        reason=chosen.reason,
+        gate_report=execution.gate_report,
+    )
+    return found.run_id, registration
 
 
 def run(
-    registry: RegistryConfig, paths: PathsConfig, *, params_file: str | Path = "params.yaml"
+    registry: RegistryConfig,
+    data: DataConfig,
+    backbone: BackboneConfig,
+    paths: PathsConfig,
+    *,
+    root: Path,
+    params_file: str | Path = "params.yaml",
+    context: FlowContext | None = None,
 ) -> RegisterResult:
     """Log the run and register the model once; promote it if the gate passed and nothing changed since.
 
     Args:
         registry: the ``registry`` section (model name, experiment, URI, promote, mode).
-        paths: where the earlier stages wrote (deployable, metrics, plots, gate report, raw).
+        data: the ``data`` section (``source`` names the run and the version's dataset).
+        backbone: the ``backbone`` section (``name`` names the run).
+        paths: where the earlier stages wrote (deployable, metrics, plots, gate report, raw),
+            relative to ``root``.
+        root: the project root (``paths.*``, ``dvc.lock``, git, a relative sqlite URI).
         params_file: ``params.yaml``, logged as flattened params and as an artifact.
+        context: the flow's stage seconds and run (``None`` under ``dvc repro``).
 
     Returns:
         The :class:`RegisterResult` (also written to ``paths.registration``).
@@ -248,45 +221,72 @@ def run(
         RegistryUnavailableError: the tracking store / registry cannot be reached.
         RegistryBusyError: another registration held the lock for :data:`LOCK_TIMEOUT_S`.
     """
-    from mlflow import MlflowClient
+    from alien.tracking.registration import registration_token
 
-    from alien.tracking.registration import find_registered, registration_token, reused
-    from alien.tracking.registry import Registry
-
-    inputs = load_inputs(paths, params_file=params_file)
-    name = registry.model_name
-    token = registration_token(inputs.deployable, inputs.data_version, model_name=name, mode=registry.mode)
-    uri = configure_tracking(registry)
-    reg = Registry(MlflowClient(tracking_uri=uri, registry_uri=uri), name, uri, registry.mode)
-    with reg.lock(timeout=LOCK_TIMEOUT_S):
-        recovery = reg.recover(token=token)
-        found = find_registered(reg, token)
-        if found is not None:
-            promote, reason = _decision(inputs.gate_report, registry)
-            run_id = found.run_id
-            registration = reused(
-                reg, found, promote=promote, expected_champion=_champion_at_gate(inputs.gate_report),
-                reason=reason, gate_report=inputs.gate_report,
-            )  # fmt: skip
-        else:
-            run_id, registration = _log_and_register(reg, inputs, registry, paths, params_file, token)
-        pin = reg.pin()
-        result = RegisterResult(
-            run_id=run_id, model_name=name, version=registration.version,
-            promoted=registration.promotion.promoted, champion_version=reg.champion(),
-            previous_champion=registration.promotion.previous, tracking_uri=uri,
-            gate_passed=bool(inputs.gate_report["passed"]), reason=registration.promotion.reason,
-            champion_at_gate=_champion_at_gate(inputs.gate_report), mode=registry.mode, token=token,
-            reused=registration.reused, pinned=None if pin is None else str(pin["version"]),
-            recovered=_recovered(recovery),
-        )  # fmt: skip
-        write_json(paths.registration, result.to_dict())
+    root = Path(root)
+    inputs = load_inputs(paths, root=root)
+    token = registration_token(
+        inputs.deployable, inputs.data_version, model_name=registry.model_name, mode=registry.mode
+    )
+    execution = _execution(
+        inputs,
+        token,
+        paths,
+        root=root,
+        params_file=Path(params_file),
+        names=(data.source, backbone.name),
+        context=context,
+    )
+    chosen = decision(inputs.gate_report, registry)
+    with run_environment():
+        tracking = configure_tracking(registry, root=root)
+        reg = Registry(tracking.client, registry.model_name, tracking.uri, registry.mode, registry.experiment)
+        with reg.lock(timeout=LOCK_TIMEOUT_S):
+            recovery = reg.recover(token=token)
+            run_id, registration = _registered(reg, tracking, execution, chosen)
+            result = _result(
+                reg, registry, tracking.uri, token, chosen, registration, run_id=run_id, recovery=recovery
+            )
+            write_json(root / paths.registration, result.to_dict())
     return result
 
 
-def _recovered(recovery: Any) -> list[str]:
+def _result(
+    reg: Registry,
+    cfg: RegistryConfig,
+    uri: str,
+    token: str,
+    chosen: Decision,
+    registration: Registration,
+    *,
+    run_id: str | None,
+    recovery: Recovery,
+) -> RegisterResult:
+    """What happened, read back from the live registry (still under the lock)."""
+    pin = reg.pin()
+    return RegisterResult(
+        run_id=run_id,
+        model_name=cfg.model_name,
+        version=registration.version,
+        promoted=registration.promotion.promoted,
+        champion_version=reg.champion(),
+        previous_champion=registration.promotion.previous,
+        tracking_uri=uri,
+        gate_passed=chosen.gate_passed,
+        reason=registration.promotion.reason,
+        champion_at_gate=chosen.expected_champion,
+        mode=cfg.mode,
+        token=token,
+        reused=registration.reused,
+        pinned=None if pin is None else str(pin["version"]),
+        recovered=_recovered(recovery),
+    )
+
+
+def _recovered(recovery: Recovery) -> list[str]:
     notes = [f"finished an interrupted {recovery.finished!r} change"] if recovery.finished else []
-    return notes + [f"deleted orphaned pending version {v}" for v in recovery.deleted]
+    notes += [f"deleted orphaned pending version {v}" for v in recovery.deleted]
+    return notes + [f"ended abandoned run {r.run_id} FAILED: {r.reason}" for r in recovery.ended]
 
 
 # `python -m alien.stages.register`: exit 3 when the registry is down or busy (2 for bad input).

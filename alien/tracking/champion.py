@@ -1,6 +1,7 @@
 """Fetching a registered version as an :class:`~alien.core.model.AlienClassifier` (gate, predict).
 
-Registry-only: nothing here sets a tracking URI, creates an experiment or a database.
+Registry-only: nothing here creates an experiment or a database, and MLflow's process-wide URIs
+point at the registry only for the length of a download (:func:`~alien.tracking.setup.pointed_at`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alien.config import RegistryConfig
-from alien.tracking.registry import Registry
+from alien.tracking.names import CHAMPION, TAG_PENDING
 from alien.tracking.setup import missing_store, pointed_at, resolve_tracking_uri
+from alien.tracking.store import Store
 
 if TYPE_CHECKING:
     from alien.core.model import AlienClassifier
@@ -38,7 +40,7 @@ def deployable_path(model_dir: str | Path) -> Path:
     return model_dir / relative
 
 
-def resolve_version(registry: Registry, *, alias: str | None = None, version: str | None = None) -> str:
+def resolve_version(registry: Store, *, alias: str | None = None, version: str | None = None) -> str:
     """The version number that ``alias`` (default ``champion``) or ``version`` names.
 
     Raises:
@@ -48,7 +50,7 @@ def resolve_version(registry: Registry, *, alias: str | None = None, version: st
     if alias is not None and version is not None:
         raise ValueError(f"give an alias or a version, not both (got alias={alias!r}, version={version!r})")
     if version is None:
-        alias = alias or "champion"
+        alias = alias or CHAMPION
         aliases = registry.aliases()
         if alias not in aliases:
             raise ValueError(
@@ -57,12 +59,12 @@ def resolve_version(registry: Registry, *, alias: str | None = None, version: st
             )
         version = aliases[alias]
     found = registry.model_version(version)
-    if found.tags.get("alien.pending") == "true":
+    if found.tags.get(TAG_PENDING) == "true":
         raise ValueError(f"version {version} is an unfinished registration (pending); it cannot be used")
     return str(found.version)
 
 
-def load_classifier(registry: Registry, version: str) -> AlienClassifier:
+def load_classifier(registry: Store, version: str) -> AlienClassifier:
     """Download ``version``'s deployable and load it (weights are read into memory, then the copy goes)."""
     import mlflow
 
@@ -72,17 +74,19 @@ def load_classifier(registry: Registry, version: str) -> AlienClassifier:
     # download_artifacts is given; point it at this registry for the call only.
     with pointed_at(registry.uri), tempfile.TemporaryDirectory(prefix="alien-model-") as tmp:
         local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{registry.model_name}/{version}", dst_path=tmp,
-            tracking_uri=registry.uri, registry_uri=registry.uri,
-        )  # fmt: skip
+            artifact_uri=f"models:/{registry.model_name}/{version}",
+            dst_path=tmp,
+            tracking_uri=registry.uri,
+            registry_uri=registry.uri,
+        )
         return AlienClassifier.load(deployable_path(local))
 
 
-def load_champion(cfg: RegistryConfig | Registry) -> tuple[str, AlienClassifier] | None:
+def load_champion(cfg: RegistryConfig | Store) -> tuple[str, AlienClassifier] | None:
     """The champion's version and classifier, or ``None`` if there is no champion yet.
 
     Args:
-        cfg: the ``registry`` section, or a connected :class:`Registry`. A local store
+        cfg: the ``registry`` section, or a connected :class:`~alien.tracking.store.Store`. A local store
             that does not exist yet (before the first registration) has no champion;
             it is not created.
 
@@ -92,9 +96,9 @@ def load_champion(cfg: RegistryConfig | Registry) -> tuple[str, AlienClassifier]
     if isinstance(cfg, RegistryConfig):
         if missing_store(resolve_tracking_uri(cfg.tracking_uri)) is not None:
             return None
-        cfg = Registry.from_config(cfg)
-    if not isinstance(cfg, Registry):
-        raise TypeError(f"cfg must be a RegistryConfig or a Registry, got {type(cfg).__name__}")
+        cfg = Store.from_config(cfg)
+    if not isinstance(cfg, Store):
+        raise TypeError(f"cfg must be a RegistryConfig or a Store, got {type(cfg).__name__}")
     version = cfg.champion()
     if version is None:
         return None

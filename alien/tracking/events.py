@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-EVENT_PREFIX = "alien.event."
+from alien.tracking.names import EVENT_PREFIX
+
 ACTOR_ENV = "ALIEN_ACTOR"
 ACTIONS = ("promote", "rollback", "unpin", "register", "cleanup", "experiment")
 

@@ -22,11 +22,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from alien.tracking.names import JOURNAL_TAG
+from alien.tracking.setup import is_missing
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 log = logging.getLogger(__name__)
-JOURNAL_TAG = "alien.journal"
 # step kind -> number of arguments after the kind
 STEP_ARITY = {"alias": 2, "unalias": 1, "vtag": 3, "vuntag": 2, "mtag": 2, "muntag": 1, "rtag": 3}
 
@@ -59,11 +61,6 @@ class Plan:
         return cls(str(data["action"]), steps, tuple(str(v) for v in data.get("versions", ())))
 
 
-def _missing(exc: Exception) -> bool:
-    code = getattr(exc, "error_code", "")
-    return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(exc).lower()
-
-
 def _run_step(client: MlflowClient, name: str, step: Sequence[str]) -> None:
     kind, *args = step
     if kind == "alias":
@@ -90,7 +87,7 @@ def _run_steps(client: MlflowClient, name: str, plan: Plan) -> None:
             _run_step(client, name, step)
         except MlflowException as exc:
             # deleting what is already gone (a replayed step) is done, not failed
-            if not (_missing(exc) and step[0] in ("unalias", "vuntag", "muntag")):
+            if not (is_missing(exc) and step[0] in ("unalias", "vuntag", "muntag")):
                 raise
 
 
@@ -115,7 +112,7 @@ def pending(client: MlflowClient, name: str) -> Plan | None:
     try:
         tags: dict[str, Any] = client.get_registered_model(name).tags
     except MlflowException as exc:
-        if _missing(exc):
+        if is_missing(exc):
             return None
         raise
     text = tags.get(JOURNAL_TAG)

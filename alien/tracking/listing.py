@@ -1,16 +1,29 @@
 """What ``alien champion`` shows: the registry's versions as a table (or JSON), and its history.
 
 Everything is read from the live registry when the command runs; nothing is written.
+Beside the versions it names what the next registration repairs: an unfinished change,
+orphaned pending versions, and runs abandoned RUNNING by a registering process that is
+gone (``abandoned_runs``, also when no version was ever created).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from alien.tracking.registration import orphans
+from alien.tracking.names import (
+    PRODUCTION,
+    TAG_DATA_PATH,
+    TAG_DATA_VERSION,
+    TAG_DATASET,
+    TAG_ECE,
+    TAG_INELIGIBLE,
+    TAG_LABELS,
+    TAG_ROC_AUC,
+)
+from alien.tracking.recovery import abandoned_runs, orphans
 
 if TYPE_CHECKING:
-    from alien.tracking.registry import Registry
+    from alien.tracking.store import Store
 
 COLUMNS = ("version", "aliases", "dataset", "labels", "gate", "roc_auc", "ece", "when", "state")
 HEADERS = {"roc_auc": "ROC-AUC", "ece": "ECE"}
@@ -23,13 +36,17 @@ def _state(row: dict[str, Any], orphaned: set[str]) -> str:
         return "orphan (deleted by the next registration)"
     if row["pending"]:
         return "registration in progress"
-    if row["mode"] != "production":
+    if row["mode"] != PRODUCTION:
         return f"{row['mode']} (never promoted)"
-    return "" if row["eligible"] else f"not eligible: {row['tags'].get('alien.ineligible', 'marked')}"
+    return "" if row["eligible"] else f"not eligible: {row['tags'].get(TAG_INELIGIBLE, 'marked')}"
 
 
-def report(registry: Registry) -> dict[str, Any]:
-    """The registry as plain data: champion, pin, unfinished change, orphans, one row per version."""
+def report(registry: Store) -> dict[str, Any]:
+    """The registry as plain data: champion, pin, unfinished change, orphans, abandoned runs, versions.
+
+    ``abandoned_runs``: one object per run (``run_id``, ``run_name``, ``status``, ``owner``,
+    ``started_at``, ``version``, ``reason``) that the next registration ends FAILED.
+    """
     orphaned = {str(v.version) for v in orphans(registry)}
     rows = []
     for row in registry.history():
@@ -39,15 +56,15 @@ def report(registry: Registry) -> dict[str, Any]:
             {
                 "version": row["version"],
                 "aliases": row["aliases"],
-                "dataset": tags.get("alien.dataset") or tags.get("data_path", ""),
-                "labels": tags.get("alien.labels", ""),
+                "dataset": tags.get(TAG_DATASET) or tags.get(TAG_DATA_PATH, ""),
+                "labels": tags.get(TAG_LABELS, ""),
                 "gate": gate,
-                "roc_auc": tags.get("alien.roc_auc", ""),
-                "ece": tags.get("alien.ece", ""),
+                "roc_auc": tags.get(TAG_ROC_AUC, ""),
+                "ece": tags.get(TAG_ECE, ""),
                 "when": row["created_at"][:19].replace("T", " "),
                 "state": _state(row, orphaned),
                 "run_id": row["run_id"],
-                "data_version": tags.get("data_version", ""),
+                "data_version": tags.get(TAG_DATA_VERSION, ""),
             }
         )
     change = registry.pending_change()
@@ -58,6 +75,7 @@ def report(registry: Registry) -> dict[str, Any]:
         "pinned": registry.pin(),
         "unfinished_change": None if change is None else change.action,
         "orphans": sorted(orphaned, key=int),
+        "abandoned_runs": [run.to_dict() for run in abandoned_runs(registry)],
         "versions": rows,
     }
 
@@ -76,11 +94,21 @@ def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> list[str]:
     return [line(titles), line(["-" * w for w in widths]), *(line(r) for r in cells)]
 
 
+def _abandoned_lines(runs: list[dict[str, Any]]) -> list[str]:
+    if not runs:
+        return []
+    return [
+        f"abandoned runs ({len(runs)}, the next registration ends them FAILED):",
+        *(f"  {r['run_id']} {r['run_name']!r} since {r['started_at'][:19]}: {r['reason']}" for r in runs),
+    ]
+
+
 def render(data: dict[str, Any]) -> str:
-    """The table ``alien champion`` prints, with the pin, unfinished change and orphans above it."""
+    """The table ``alien champion`` prints, with the pin, unfinished change, orphans, abandoned runs above it."""
     lines = [f"model {data['model']!r} at {data['tracking_uri']}"]
+    abandoned = _abandoned_lines(data.get("abandoned_runs", []))
     if not data["versions"]:
-        return lines[0] + ": no versions registered yet\n"
+        return "\n".join([lines[0] + ": no versions registered yet", *abandoned]) + "\n"
     lines.append(f"champion: {'v' + data['champion'] if data['champion'] else 'none'}")
     if data["pinned"]:
         pin = data["pinned"]
@@ -94,7 +122,7 @@ def render(data: dict[str, Any]) -> str:
         lines.append(
             f"orphans: {', '.join('v' + v for v in data['orphans'])} (the next registration deletes them)"
         )
-    return "\n".join([*lines, "", *_table(data["versions"], COLUMNS)]) + "\n"
+    return "\n".join([*lines, *abandoned, "", *_table(data["versions"], COLUMNS)]) + "\n"
 
 
 def render_history(events: list[dict[str, Any]]) -> str:

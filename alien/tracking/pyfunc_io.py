@@ -4,9 +4,11 @@ Input: a DataFrame with a ``text`` column of non-blank strings. Output, one row
 per input: ``label`` (class name), ``label_id``, ``probabilities`` (one list per
 row), ``uncertainty`` (the calibrated probability that the label is wrong),
 ``raw_uncertainty`` (the ALIEN head's own output) and ``abstain`` (true where the
-risk-controlled rule refuses the row). For a token-classification model the
-text is split on whitespace into words and each column holds one value per word
-that survived truncation; a BIO tagger adds ``entities``.
+risk-controlled rule refuses the row), and last ``model_version``: the registered
+version that answered, as ``alien predict`` prints it (null when the model is not
+registered). For a token-classification model the text is split on whitespace into
+words and each column but ``model_version`` holds one value per word that survived
+truncation; a BIO tagger adds ``entities``.
 
 A bad request raises :class:`InvalidInput` (a ``ValueError``) naming the row;
 :mod:`alien.tracking.pyfunc` turns it into an HTTP 400 with that one line.
@@ -28,6 +30,7 @@ from alien.task import get_task
 TEXT_COLUMN = "text"
 OUTPUT_COLUMNS = ("label", "label_id", "probabilities", "uncertainty", "raw_uncertainty", "abstain")
 ENTITIES_COLUMN = "entities"
+MODEL_VERSION_COLUMN = "model_version"
 _SHOWN = 5
 
 
@@ -68,10 +71,23 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def predictions_frame(classifier: Any, texts: list[str], *, batch_size: int = 32) -> pd.DataFrame:
-    """The served output for ``texts`` (see the module docstring)."""
+def predictions_frame(
+    classifier: Any, texts: list[str], *, batch_size: int = 32, model_version: str | None = None
+) -> pd.DataFrame:
+    """The served output for ``texts`` (see the module docstring).
+
+    ``classifier`` is an :class:`~alien.core.model.AlienClassifier` or anything with its
+    ``task``, ``label_names`` and ``predict`` (:class:`alien.serving.BatchedPredictor`).
+    """
     if get_task(classifier.task).is_token:
-        return _token_frame(classifier, texts, batch_size=batch_size)
+        frame = _token_frame(classifier, texts, batch_size=batch_size)
+    else:
+        frame = _sequence_frame(classifier, texts, batch_size=batch_size)
+    frame[MODEL_VERSION_COLUMN] = pd.Series([model_version] * len(frame), dtype=object)
+    return frame
+
+
+def _sequence_frame(classifier: Any, texts: list[str], *, batch_size: int) -> pd.DataFrame:
     pred = classifier.predict(texts, batch_size=batch_size)
     names = list(classifier.label_names)
     return pd.DataFrame(
@@ -111,12 +127,18 @@ def _token_frame(classifier: Any, texts: list[str], *, batch_size: int) -> pd.Da
 
 
 def model_signature(task: str, *, entities: bool = False) -> ModelSignature:
-    """Input ``text: string``; the output columns typed for ``task`` (``entities``: a BIO tagger)."""
+    """Input ``text: string``; the output columns typed for ``task`` (``entities``: a BIO tagger).
+
+    ``model_version`` is an optional string: null where the model is not registered.
+    """
     inputs = Schema([ColSpec(DataType.string, TEXT_COLUMN)])
     kinds = {
-        "label": DataType.string, "label_id": DataType.long, "uncertainty": DataType.double,
-        "raw_uncertainty": DataType.double, "abstain": DataType.boolean,
-    }  # fmt: skip
+        "label": DataType.string,
+        "label_id": DataType.long,
+        "uncertainty": DataType.double,
+        "raw_uncertainty": DataType.double,
+        "abstain": DataType.boolean,
+    }
     token = get_task(task).is_token
     columns: list[ColSpec | TensorSpec] = []
     for name in OUTPUT_COLUMNS:
@@ -136,4 +158,5 @@ def model_signature(task: str, *, entities: bool = False) -> ModelSignature:
             ]
         )
         columns.append(ColSpec(Array(entity), ENTITIES_COLUMN))
+    columns.append(ColSpec(DataType.string, MODEL_VERSION_COLUMN, required=False))
     return ModelSignature(inputs=inputs, outputs=Schema(columns))

@@ -2,44 +2,61 @@
 
 The run of one execution is named after what it trained and what it became
 (``trec · minilm · v3``) and holds the stage timings, the fine-tuning curve, the
-datasets (``mlflow.data``: the prepared splits, their DVC md5 as digest), the
-Prefect flow run it belongs to, and links to its plots that MLflow's UI follows.
+datasets (``mlflow.data``: the prepared splits, their DVC md5 as digest) and the
+Prefect flow run it belongs to. The model card that links its plots is
+:mod:`alien.tracking.review`.
 
 Register runs inside the flow but cannot see the other stages or Prefect (``alien``
-never imports Prefect), so the flow hands them over in environment variables:
-:data:`ENV_STAGE_SECONDS` (JSON ``{stage: seconds}``), :data:`ENV_FLOW_RUN_ID` and
-:data:`ENV_FLOW_RUN_URL`. Under ``dvc repro`` there are none; the fine-tuning stage's
-own ``seconds`` is then the only timing.
+never imports Prefect), so the flow passes them as an argument: a :class:`FlowContext`
+(``alien.stages.register.run(..., context=...)``). Under ``dvc repro`` there is none;
+the fine-tuning stage's own ``seconds`` is then the only timing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
-import os
 import re
+import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from alien.task import get_task
+from alien.tracking.names import (
+    INPUT_RAW_MD5,
+    INPUT_RAW_MD5_FROM,
+    INPUT_SOURCE,
+    RUN_FLOW_RUN_ID,
+    RUN_FLOW_RUN_URL,
+)
+from alien.tracking.run_logging import numeric_leaves
 
 if TYPE_CHECKING:
-    from alien.tracking.registry import Registry
+    from mlflow import MlflowClient
 
-log = logging.getLogger(__name__)
-ENV_STAGE_SECONDS = "ALIEN_STAGE_SECONDS"
-ENV_FLOW_RUN_ID = "ALIEN_PREFECT_FLOW_RUN_ID"
-ENV_FLOW_RUN_URL = "ALIEN_PREFECT_FLOW_RUN_URL"
 # split file -> the context MLflow's UI shows beside the dataset
 SPLIT_CONTEXTS = {"train": "train", "validation": "validation", "test": "test"}
 _SKIP_CURVE_KEYS = {"step", "epoch", "total_flos"}
-FINETUNE_METRICS = (
-    "finetune_metrics.json"  # alien.stages.finetune.METRICS_FILE (tracking never imports stages)
-)
+
+
+@dataclass(frozen=True)
+class FlowContext:
+    """What the flow that runs ``register`` knows and the stage cannot see: its stages' seconds, its run.
+
+    ``alien`` never imports Prefect; the flow builds this and passes it to
+    ``alien.stages.register.run(..., context=...)``. Under ``dvc repro`` there is none.
+
+    Attributes:
+        stage_seconds: each earlier stage's seconds, by stage name.
+        flow_run_id: the Prefect flow run's id.
+        flow_run_url: its page in the Prefect UI.
+    """
+
+    stage_seconds: Mapping[str, float]
+    flow_run_id: str | None
+    flow_run_url: str | None
 
 
 def short_name(source: str) -> str:
@@ -65,17 +82,30 @@ def run_name(*, dataset: str, backbone: str, version: str | None) -> str:
     return f"{short_name(dataset)} · {short_name(backbone)} · {tail}"
 
 
-def stage_seconds(finetune_metrics: Mapping[str, Any] | None = None) -> dict[str, float]:
-    """Each stage's seconds: the flow's (:data:`ENV_STAGE_SECONDS`), else fine-tuning's own."""
-    raw = os.environ.get(ENV_STAGE_SECONDS, "").strip()
-    if raw:
-        try:
-            given = json.loads(raw)
-            return {str(k): float(v) for k, v in given.items() if isinstance(v, int | float)}
-        except (ValueError, AttributeError):
-            log.warning("ignoring %s: not a JSON object of numbers (%.80s)", ENV_STAGE_SECONDS, raw)
+def name_run(client: MlflowClient, run_id: str, *, dataset: str, backbone: str, version: str) -> str:
+    """Rename the run once its version is known (``trec · minilm · v3``); returns the name."""
+    name = run_name(dataset=dataset, backbone=backbone, version=version)
+    client.update_run(run_id, name=name)
+    return name
+
+
+def stage_seconds(
+    context: FlowContext | None, finetune_metrics: Mapping[str, Any] | None = None
+) -> dict[str, float]:
+    """Each stage's seconds: the flow's (``context``), else fine-tuning's own."""
+    if context is not None:
+        given = context.stage_seconds.items()
+        return {str(k): float(v) for k, v in given if isinstance(v, int | float) and not isinstance(v, bool)}
     seconds = (finetune_metrics or {}).get("seconds")
     return {"finetune": float(seconds)} if isinstance(seconds, int | float) else {}
+
+
+def flow_run_tags(context: FlowContext | None) -> dict[str, str]:
+    """``prefect.flow_run_id`` / ``prefect.flow_run_url`` when the flow passed them."""
+    if context is None:
+        return {}
+    found = {RUN_FLOW_RUN_ID: context.flow_run_id, RUN_FLOW_RUN_URL: context.flow_run_url}
+    return {tag: value for tag, value in found.items() if value and value.strip()}
 
 
 def curve_points(history: Sequence[Mapping[str, Any]]) -> list[tuple[str, float, int]]:
@@ -95,38 +125,6 @@ def curve_points(history: Sequence[Mapping[str, Any]]) -> list[tuple[str, float,
             if isinstance(value, int | float):
                 points.append((f"finetune.{key}", float(value), step))
     return points
-
-
-def flow_run_tags() -> dict[str, str]:
-    """``prefect.flow_run_id`` / ``prefect.flow_run_url`` when the flow passed them."""
-    found = {"prefect.flow_run_id": ENV_FLOW_RUN_ID, "prefect.flow_run_url": ENV_FLOW_RUN_URL}
-    return {tag: os.environ[env] for tag, env in found.items() if os.environ.get(env, "").strip()}
-
-
-def plot_links(run_id: str, plots: str | Path, *, folder: str = "plots") -> dict[str, str]:
-    """Plot name -> ``get-artifact?path=plots/<name>&run_uuid=<run>``, relative to the MLflow server.
-
-    MLflow's UI drops ``runs:/`` links from markdown; this route is what the UI itself
-    fetches artifacts from (``mlflow server`` and ``mlflow ui`` alike, under any
-    ``--static-prefix`` since it is relative), so the card's links and inline images work.
-    """
-    if not isinstance(run_id, str) or not re.fullmatch(r"[0-9a-zA-Z]+", run_id):
-        raise ValueError(f"run_id must be an MLflow run id (letters and digits), got {run_id!r}")
-    return {
-        p.name: f"get-artifact?path={quote(f'{folder}/{p.name}')}&run_uuid={run_id}"
-        for p in sorted(Path(plots).glob("*.png"))
-    }
-
-
-def _read_object(path: Path) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        found = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        log.warning("ignoring %s: not JSON", path)
-        return None
-    return found if isinstance(found, dict) else None
 
 
 def _md5(path: Path) -> str:
@@ -157,119 +155,75 @@ def split_datasets(
             warnings.filterwarnings("ignore", message=".*can be interpreted in multiple ways")
             source = resolve_dataset_source(str(path.resolve()))
         found = from_pandas(
-            frame, source=source, targets=kind.label_key if kind.label_key in frame else None,
-            name=f"{short_name(dataset)}-{split}", digest=_md5(path),
-        )  # fmt: skip
-        tags = {"alien.source": dataset, "alien.raw_md5": str(data_version.get("md5", "")),
-                "alien.raw_md5_from": str(data_version.get("source", ""))}  # fmt: skip
+            frame,
+            source=source,
+            targets=kind.label_key if kind.label_key in frame else None,
+            name=f"{short_name(dataset)}-{split}",
+            digest=_md5(path),
+        )
+        tags = {
+            INPUT_SOURCE: dataset,
+            INPUT_RAW_MD5: str(data_version.get("md5", "")),
+            INPUT_RAW_MD5_FROM: str(data_version.get("source", "")),
+        }
         out.append((context, found, tags))
     return out
 
 
+def _dataset_inputs(datasets: list[tuple[str, Any, dict[str, str]]]) -> list[Any]:
+    """What ``mlflow.log_input`` would log for each ``(context, dataset, tags)``."""
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    return [
+        DatasetInput(
+            dataset=found._to_mlflow_entity(),
+            tags=[*(InputTag(k, v) for k, v in tags.items()), InputTag(MLFLOW_DATASET_CONTEXT, context)],
+        )
+        for context, found, tags in datasets
+    ]
+
+
 def log_run_context(
-    *, prepared: str | Path, backbone: str | Path, task: str, dataset: str, data_version: Mapping[str, str]
-) -> None:  # fmt: skip
-    """Log into the active run: stage timings, the fine-tuning curve and numbers, the datasets, Prefect tags.
+    client: MlflowClient,
+    run_id: str,
+    *,
+    prepared: str | Path,
+    finetune_metrics: Mapping[str, Any] | None,
+    task: str,
+    dataset: str,
+    data_version: Mapping[str, str],
+    context: FlowContext | None,
+) -> None:
+    """Log into run ``run_id``: stage timings, the fine-tuning curve and numbers, the datasets, Prefect tags.
 
     Args:
+        client: a client of the store that holds the run.
+        run_id: the run.
         prepared: ``paths.prepared`` (the split files become the run's datasets).
-        backbone: ``paths.backbone``; its ``finetune_metrics.json`` gives ``finetune.*`` metrics
-            and, if it holds a Hugging Face ``log_history``, the loss curve by step.
+        finetune_metrics: the fine-tuning stage's metrics (``finetune.*``; a Hugging Face
+            ``log_history`` in them becomes the loss curve by step), ``None`` if it wrote none.
         task: the task name (which column is the target).
         dataset: ``data.source``.
         data_version: the raw data's ``{"md5", "source", "path"}``.
-
-    Raises:
-        RuntimeError: there is no active run.
+        context: what the flow passed (``None`` under ``dvc repro``).
     """
-    import mlflow
+    from mlflow.entities import Metric, RunTag
 
-    from alien.tracking.run_logging import numeric_leaves
-
-    if mlflow.active_run() is None:
-        raise RuntimeError("log_run_context needs an active MLflow run (mlflow.start_run())")
-    finetune_metrics = _read_object(Path(backbone) / FINETUNE_METRICS)
-    seconds = stage_seconds(finetune_metrics)
+    seconds = stage_seconds(context, finetune_metrics)
     metrics = {f"stage_seconds.{name}": value for name, value in seconds.items()}
     if seconds:
         metrics["stage_seconds.total"] = round(sum(seconds.values()), 3)
     finetune = dict(finetune_metrics or {})
     history = finetune.pop("log_history", None)
     metrics.update(numeric_leaves(finetune, prefix="finetune."))
-    mlflow.log_metrics(metrics)
-    for key, value, step in curve_points(history if isinstance(history, list) else []):
-        mlflow.log_metric(key, value, step=step)
-    for context, found, tags in split_datasets(
-        prepared, task=task, dataset=dataset, data_version=data_version
-    ):
-        mlflow.log_input(found, context=context, tags=tags)
-    mlflow.set_tags(flow_run_tags())
-
-
-def execution_name(params: Mapping[str, Any], version: str | None) -> str:
-    """:func:`run_name` from ``params.yaml`` (``data.source``, ``backbone.name``)."""
-    data, backbone = params.get("data") or {}, params.get("backbone") or {}
-    return run_name(
-        dataset=str(data.get("source") or "unknown"), backbone=str(backbone.get("name") or "unknown"),
-        version=version,
-    )  # fmt: skip
-
-
-def name_run(run_id: str, params: Mapping[str, Any], version: str) -> str:
-    """Rename the run once its version is known (``trec · minilm · v3``); returns the name."""
-    from mlflow import MlflowClient
-
-    name = execution_name(params, version)
-    MlflowClient().update_run(run_id, name=name)
-    return name
-
-
-def provenance(run_id: str, experiment_id: str, lineage: Mapping[str, str]) -> dict[str, str]:
-    """The card's provenance lines: the run (a UI route), git commit and dirty flag, Prefect, stage timings."""
-    flow = flow_run_tags()
-    url, flow_id = flow.get("prefect.flow_run_url"), flow.get("prefect.flow_run_id")
-    seconds = stage_seconds()
-    return {
-        "MLflow run": f"[{run_id}](#/experiments/{experiment_id}/runs/{run_id})",
-        "git commit": f"`{lineage.get('git_commit', 'unknown')}` (uncommitted changes: "
-        f"{lineage.get('git_dirty', 'unknown')})",
-        "Prefect flow run": f"[{flow_id or 'open'}]({url})"
-        if url
-        else (flow_id or "none (not run by Prefect)"),
-        "stage seconds": ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) or "not passed (dvc repro)",
-    }
-
-
-def champion_identity(registry: Registry) -> dict[str, str] | None:
-    """The live champion's ``version``, ``task`` and ``labels`` (comma-separated), or ``None``."""
-    version = registry.champion()
-    if version is None:
-        return None
-    tags = registry.model_version(version).tags
-    return {
-        "version": str(version),
-        "task": tags.get("alien.task", ""),
-        "labels": tags.get("alien.labels", ""),
-    }
-
-
-def review_card(
-    registry: Registry, *, run_id: str, plots: str | Path, lineage: Mapping[str, str],
-    metadata: Mapping[str, Any], **card: Any,
-) -> str:  # fmt: skip
-    """The model card of the active run: plot links the UI follows, the champion's labels, provenance.
-
-    ``card`` is passed on to :func:`alien.evaluation.model_card.render_model_card`
-    (``gate_report``, ``metrics``, ``data_version``, ``params``, ``champion``, ``title``).
-    """
-    import mlflow
-
-    from alien.evaluation.model_card import render_model_card
-
-    active = mlflow.active_run()
-    experiment = active.info.experiment_id if active is not None else "0"
-    return render_model_card(
-        **card, plot_uris=plot_links(run_id, plots),
-        identity={"task": metadata.get("task"), "labels": list(metadata.get("label_names") or [])},
-        champion_identity=champion_identity(registry), provenance=provenance(run_id, experiment, lineage),
-    )  # fmt: skip
+    now = int(time.time() * 1000)
+    points = [Metric(k, v, now, 0) for k, v in metrics.items()]
+    points += [
+        Metric(k, v, now, step) for k, v, step in curve_points(history if isinstance(history, list) else [])
+    ]
+    tags = [RunTag(k, v) for k, v in flow_run_tags(context).items()]
+    client.log_batch(run_id, metrics=points, tags=tags)
+    found = split_datasets(prepared, task=task, dataset=dataset, data_version=data_version)
+    if found:
+        client.log_inputs(run_id, datasets=_dataset_inputs(found))

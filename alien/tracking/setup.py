@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,8 @@ TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 # A probe gets no retries and a short timeout so "registry down" fails in seconds;
 # later calls keep a few retries because a pipeline run should survive a blip.
 _PROBE_HTTP_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
-_RUN_ENV = {
+# What a pipeline run sets where the user has not (for the run only: see alien.stages.register).
+RUN_ENV = {
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # a bar per file buries stage logs
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
@@ -28,6 +30,12 @@ _RUN_ENV = {
 
 class RegistryUnavailableError(RuntimeError):
     """The MLflow tracking store / model registry cannot be reached."""
+
+
+def is_missing(exc: Exception) -> bool:
+    """Whether an MLflow error means "no such model / version / alias / tag"."""
+    code = getattr(exc, "error_code", "")
+    return code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND") or "not found" in str(exc).lower()
 
 
 def resolve_tracking_uri(configured: str, *, root: str | Path | None = None) -> str:
@@ -65,9 +73,12 @@ def resolve_tracking_uri(configured: str, *, root: str | Path | None = None) -> 
 def pointed_at(uri: str) -> Iterator[None]:
     """Point MLflow's process-wide tracking and registry URIs at ``uri`` for the block only.
 
-    Some MLflow calls (``models:/`` downloads) read the global URIs whatever they are
-    given. The previous URIs, and the ``MLFLOW_*_URI`` variables MLflow's setters export,
-    are restored afterwards, so one call cannot redirect the next in the same process.
+    The one place ``alien`` touches them. Everything else passes a client
+    (``MlflowClient(tracking_uri=..., registry_uri=...)``); this is for what MLflow
+    offers only through its global URIs: ``models:/`` downloads, and the fluent run
+    that ``mlflow.pyfunc.log_model`` logs into (it takes no client and no run id). The
+    previous URIs, and the ``MLFLOW_*_URI`` variables MLflow's setters export, are
+    restored afterwards, so one call cannot redirect the next in the same process.
     """
     import mlflow
     from mlflow.tracking._model_registry import utils as registry_utils
@@ -84,6 +95,11 @@ def pointed_at(uri: str) -> Iterator[None]:
         finally:
             mlflow.set_tracking_uri(before[0])  # type: ignore[arg-type]  # None unsets it
             mlflow.set_registry_uri(before[1])  # type: ignore[arg-type]
+
+
+def run_environment() -> contextlib.AbstractContextManager[None]:
+    """:data:`RUN_ENV` for a pipeline run's block, where the user has not set them; restored afterwards."""
+    return scoped_environ(RUN_ENV, override=False)
 
 
 def _default_artifact_location(uri: str) -> str | None:
@@ -145,19 +161,31 @@ def probe(uri: str, *, create: bool = False) -> MlflowClient:
     return client
 
 
-def configure_tracking(cfg: RegistryConfig) -> str:
-    """Point MLflow at the store, check it answers, and select the experiment (for a run).
+@dataclass(frozen=True)
+class Tracking:
+    """The store a pipeline run logs into: its client, its URI and the run's experiment."""
+
+    client: MlflowClient
+    uri: str
+    experiment_id: str
+
+
+def configure_tracking(cfg: RegistryConfig, *, root: str | Path | None = None) -> Tracking:
+    """Check the store answers and create the run's experiment if needed; nothing global changes.
 
     Only the ``register`` stage calls this: it is the one place that creates an
     experiment (and, on the first run, the sqlite database). Registry-only commands
-    use :meth:`alien.tracking.Registry.connect`, which changes nothing. Sets the process-wide tracking and registry URI (``$MLFLOW_TRACKING_URI``
-    wins over ``cfg.tracking_uri``) and creates ``cfg.experiment`` if needed.
+    use :meth:`alien.tracking.store.Store.connect`, which creates nothing. MLflow's
+    process-wide URIs stay as they are: the caller addresses the store through the
+    returned client (and :func:`pointed_at` where MLflow reads only the global URI).
 
     Args:
-        cfg: the ``registry`` section of ``params.yaml``.
+        cfg: the ``registry`` section of ``params.yaml`` (``$MLFLOW_TRACKING_URI`` wins
+            over ``cfg.tracking_uri``).
+        root: the project root that a relative sqlite path is resolved against.
 
     Returns:
-        The absolute tracking URI in use.
+        The client, the absolute tracking URI and the id of ``cfg.experiment``.
 
     Raises:
         TypeError: ``cfg`` is not a :class:`RegistryConfig`.
@@ -165,19 +193,10 @@ def configure_tracking(cfg: RegistryConfig) -> str:
     """
     if not isinstance(cfg, RegistryConfig):
         raise TypeError(f"cfg must be a RegistryConfig, got {type(cfg).__name__}")
-    import mlflow
-
-    uri = resolve_tracking_uri(cfg.tracking_uri)
-    for key, value in _RUN_ENV.items():
-        os.environ.setdefault(key, value)
+    uri = resolve_tracking_uri(cfg.tracking_uri, root=root)
     client = probe(uri, create=True)
-    # Both setters also export MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; undo that so the
-    # variables keep meaning "the user's choice" for the next configure_tracking in this process.
-    with scoped_environ(restore=(TRACKING_URI_ENV, "MLFLOW_REGISTRY_URI")):
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_registry_uri(uri)
     experiment = client.get_experiment_by_name(cfg.experiment)
-    if experiment is None:
-        client.create_experiment(cfg.experiment, artifact_location=_default_artifact_location(uri))
-    mlflow.set_experiment(cfg.experiment)
-    return uri
+    if experiment is not None:
+        return Tracking(client, uri, str(experiment.experiment_id))
+    created = client.create_experiment(cfg.experiment, artifact_location=_default_artifact_location(uri))
+    return Tracking(client, uri, str(created))

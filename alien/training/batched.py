@@ -20,10 +20,10 @@ from torch.func import functional_call, grad, vmap
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
 from alien.core.uncertainty import uncertainty_from_logits
+from alien.options.align import GridPoint, GridSearch
 from alien.training.loss import check_loss_inputs, data_loss, l2sp_grad
 from alien.training.optim import BatchedAdam, Params, one_cycle_multipliers
 from alien.training.sampler import EpochBatches
-from alien.training.search import GridPoint, GridSearch
 
 _EVAL_CHUNK = 1024  # rows per vectorised forward: bounds K x rows x H activations
 

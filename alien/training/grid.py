@@ -15,7 +15,8 @@ matmul blocking) agrees only to rounding, which can compound over epochs.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+import dataclasses
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,30 +26,22 @@ from alien.core.ensemble import AlienHeadEnsemble
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
 from alien.metrics.error_detection import batched_roc_auc
+from alien.options.align import GridSearch
+from alien.options.base import validated
 from alien.training.batched import BatchedGrid
 from alien.training.early_stopping import EarlyStopping
 from alien.training.optim import Params
 from alien.training.result import GridResult, TrialResult
-from alien.training.search import GridSearch, Selection, axis
 
 
 def fit_alien(
     head: AlienHead,
     train: FeatureSet,
     validation: FeatureSet,
+    search: GridSearch | None = None,
     *,
-    learning_rates: Sequence[float] = (4e-4, 1e-4, 1e-5),
-    alphas: Sequence[float] = (0.01, 0.1, 1.0),
-    betas: Sequence[float] = (0.01, 0.1, 1.0),
-    max_epochs: int = 50,
-    patience: int = 5,
-    batch_size: int = 128,
-    warmup_fraction: float = 0.1,
-    oversample_errors: bool = False,
-    seed: int = 42,
-    selection: Selection = "roc_auc",
-    top_k: int = 1,
     progress: bool = False,
+    **options: Any,
 ) -> GridResult:
     """Train the ALIEN head for every (lr, alpha, beta) of the grid and keep the best.
 
@@ -56,35 +49,33 @@ def fit_alien(
     :func:`~alien.training.loss.alien_loss` (``u0`` = the backbone's uncertainty of
     ``head.kind``) with Adam and a one-cycle LR spanning ``max_epochs``, early-stopped
     on validation ``selection`` (``patience`` epochs without a strict improvement; the
-    untrained head is epoch 0), keeping its best epoch. Defaults: the paper's recipe.
-    Trained in eval mode on frozen features; all configs see the same minibatches;
-    no global RNG state is touched.
+    untrained head is epoch 0), keeping its best epoch. Trained in eval mode on frozen
+    features; all configs see the same minibatches; no global RNG state is touched.
 
     Args:
         head: the initial head (not modified).
         train: features the head is trained on.
         validation: features for early stopping and selection; needs both errors and correct predictions.
-        learning_rates, alphas, betas, max_epochs, patience, batch_size, warmup_fraction,
-            oversample_errors, seed: the grid and recipe (:class:`~alien.training.search.GridSearch`).
-        selection: ``"roc_auc"`` (the paper) or ``"bce"`` (validation BCE of ``u``, lower is better).
-        top_k: average the ``u`` of the ``top_k`` best configs (1: the winner alone).
-        progress: show a progress bar over epochs.
+        search: the grid and recipe (default: :class:`~alien.options.align.GridSearch`'s,
+            the paper's).
+        progress: show a progress bar over epochs where stderr is a terminal (none in logs).
+        **options: :class:`~alien.options.align.GridSearch` fields overriding ``search``'s
+            (``learning_rates``, ``alphas``, ``betas``, ``max_epochs``, ``patience``,
+            ``batch_size``, ``warmup_fraction``, ``oversample_errors``, ``selection``,
+            ``top_k``, ``seed``), e.g. ``fit_alien(head, train, val, selection="bce", top_k=3)``.
 
     Returns:
         The selected head and every config's validation scores.
 
     Raises:
-        TypeError: wrong argument types.
+        TypeError: wrong argument types, or an unknown option.
         ValueError: a setting out of range, an empty feature set, a feature dim or class count
             the head does not accept, validation without both errors and correct predictions,
             a head without trainable parameters, or over-sampling with a single class.
     """
-    axes = {"learning_rates": learning_rates, "alphas": alphas, "betas": betas}
-    spec = GridSearch(
-        **{name: axis(name, values) for name, values in axes.items()},
-        max_epochs=max_epochs, patience=patience, batch_size=batch_size, warmup_fraction=warmup_fraction,
-        oversample_errors=oversample_errors, seed=seed, selection=selection, top_k=top_k,
-    )  # fmt: skip
+    base = GridSearch() if search is None else search
+    allowed = [f.name for f in dataclasses.fields(base)]
+    spec = validated(dataclasses.replace, base, where="fit_alien", allowed=allowed, **options)
     _check_inputs(head, train, validation)
     return run_grid(head, train, validation, spec, progress=progress)
 
@@ -160,7 +151,9 @@ def run_grid(
         higher_is_better=spec.selection == "roc_auc",
     )
     best_params = {n: p.clone() for n, p in grid.params.items()}
-    bar = tqdm(range(1, spec.max_epochs + 1), disable=not progress, desc="align grid", unit="epoch")
+    # disable=None: a bar only where stderr is a terminal; in Prefect or CI logs its \r updates are noise
+    epochs = range(1, spec.max_epochs + 1)
+    bar = tqdm(epochs, disable=None if progress else True, desc="align grid", unit="epoch")
     for epoch in bar:
         part = grid.train_epoch(torch.tensor(stopping.active, device=grid.device))
         scores = _val_scores(grid, part, validation)

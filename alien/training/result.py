@@ -8,7 +8,7 @@ from typing import Any
 
 from alien.core.ensemble import AlienHeadEnsemble
 from alien.core.head import AlienHead
-from alien.training.search import GridPoint, Selection
+from alien.options.align import GridPoint, Selection
 
 
 def _finite_or_none(value: float) -> float | None:

@@ -80,22 +80,36 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert "Gate verdict: PASSED" in first["summary"]
     assert "version 1 is the champion" in first["summary"]
     assert first["registry"] == {
-        "champion": "1", "version": "1", "aliases": ["challenger", "champion"],
+        "champion": "1",
+        "version": "1",
+        "aliases": ["challenger", "champion"],
         "tracking_uri": f"sqlite:///{project / 'mlflow.db'}",
-    }  # fmt: skip
+    }
     assert first["data_version"]["source"] == "dvc.lock"
 
     # 2. nothing changed: the DVC-tracked stages after fetch are skipped (shown as Skipped in
     # Prefect); gate and register read the live registry, so they run, and register nothing new
     again, states = _retrain_run()
     assert _stages(again) == {
-        "fetch": False, "prepare": True, "finetune": True, "features": True, "align": True, "evaluate": True,
-        "gate": False, "register": False,
-    }  # fmt: skip
+        "fetch": False,
+        "prepare": True,
+        "finetune": True,
+        "features": True,
+        "align": True,
+        "evaluate": True,
+        "gate": False,
+        "register": False,
+    }
     assert {k: v for k, v in states.items() if k in _stages(again)} == {
-        "fetch": "Completed", "prepare": "Skipped", "finetune": "Skipped", "features": "Skipped",
-        "align": "Skipped", "evaluate": "Skipped", "gate": "Completed", "register": "Completed",
-    }  # fmt: skip
+        "fetch": "Completed",
+        "prepare": "Skipped",
+        "finetune": "Skipped",
+        "features": "Skipped",
+        "align": "Skipped",
+        "evaluate": "Skipped",
+        "gate": "Completed",
+        "register": "Completed",
+    }
     assert _registry(project)[0] == [1]
     assert sorted(_summaries()) == sorted([first["summary"], again["summary"]])  # one key, a version per run
 
@@ -174,7 +188,7 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
 
 
 def test_failure_midway_leaves_registry_as_it_was(project, monkeypatch):
-    import flows.retrain as flow_module
+    from tasks.stages import STAGE_TASKS
 
     _retrain()
     before = _registry(project)
@@ -196,7 +210,7 @@ def test_failure_midway_leaves_registry_as_it_was(project, monkeypatch):
     # fails right after the new (pending) version exists, at the first write of the commit plan
     # (recording it in the journal): the stage must delete the version again
     monkeypatch.setattr("mlflow.MlflowClient.set_registered_model_tag", boom)
-    monkeypatch.setattr(flow_module, "register_task", flow_module.register_task.with_options(retries=0))
+    monkeypatch.setitem(STAGE_TASKS, "register", STAGE_TASKS["register"].with_options(retries=0))
     with pytest.raises(RuntimeError, match="registry write failed"):
         _retrain()
     assert _registry(project) == before

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from alien.config import Params, load_params
-from alien.stages.pipeline import run_stages
+from alien.pipeline.table import run_stages
 from tests.integration.servers import Postgres, ServerProcess, server_env
 from tests.project import make_tiny_project
 
@@ -47,7 +47,7 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory, mlflow_server: ServerPro
         mp.chdir(root)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         params = load_params("params.yaml")
-        first = run_stages(params)["register"]["result"]
+        first = run_stages(params, root=root)["register"]["result"]
         # a second head (another seed) on the same features: a new deployable, so a new
         # version (the same deployable would be recognised and reused); the gate now
         # compares it with champion v1
@@ -55,7 +55,9 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory, mlflow_server: ServerPro
         raw["align"]["seed"] += 1
         Path("params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
         params = load_params("params.yaml")
-        second = run_stages(params, ("align", "evaluate", "gate", "register"))["register"]["result"]
+        second = run_stages(params, ("align", "evaluate", "gate", "register"), root=root)["register"][
+            "result"
+        ]
         yield Lifecycle(root, params, first, second)
 
 

@@ -7,6 +7,8 @@ unreported orphan:
   again) is killed (SIGKILL) just after the pending version is created,
   at the champion move, and just after the commit — ``alien champion`` reports what it
   left, the next run repairs it;
+- it is killed inside ``log_model``, before any version exists — ``alien champion``
+  reports the run it left RUNNING, the next run ends it FAILED with the reason;
 - the server goes down during the commit and comes back — the retry completes it;
 - two registrations of different models start at once — one promotes, the other is
   refused by the compare-and-set and says so.
@@ -15,9 +17,11 @@ unreported orphan:
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import signal
+import socket
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,44 +29,67 @@ from pathlib import Path
 import pytest
 
 from alien.config import RegistryConfig
-from alien.stages import register
 from alien.tracking import Registry
+from alien.tracking.names import JOURNAL_TAG
 from tests.integration import commands
 from tests.integration.servers import ServerProcess, free_port, start, wait_http
-from tests.unit.tracking.fixtures import deployable, write_gate_report, write_workspace  # noqa: F401
+from tests.unit.tracking.fixtures import (  # noqa: F401
+    deployable,
+    run_register,
+    write_gate_report,
+    write_workspace,
+)
 
 pytestmark = pytest.mark.integration
-V1 = {"version": "1", "roc_auc": 0.8, "ece": 0.05, "accuracy": 0.86}
+V1 = {"version": "1", "roc_auc": 0.8, "ece": 0.05, "brier": 0.13, "accuracy": 0.86}
 # Where a registration is SIGKILLed: (MlflowClient method, before or after the call, when).
 KILL_POINTS = {
     "after_create": ("create_model_version", "after", lambda args: True),
     "at_champion_move": ("set_registered_model_alias", "before", lambda args: args[1] == "champion"),
-    "after_commit": ("delete_registered_model_tag", "after", lambda args: args[1] == "alien.journal"),
+    "after_commit": ("delete_registered_model_tag", "after", lambda args: args[1] == JOURNAL_TAG),
 }
+# Where a registration is SIGKILLed when a logger logs a line: (logger, message). Inside
+# ``log_model``, before any version exists: where issue 17's kill landed.
+LOG_KILL_POINTS = {"in_log_model": ("mlflow.pyfunc", "Validating input example against model signature")}
+
+
+def _patch_kill_point(point: str) -> None:
+    """Make this process SIGKILL itself at ``point`` (:data:`KILL_POINTS`, :data:`LOG_KILL_POINTS`)."""
+    from mlflow import MlflowClient
+
+    if point in LOG_KILL_POINTS:
+        name, message = LOG_KILL_POINTS[point]
+
+        def kill_on_line(record: logging.LogRecord) -> bool:  # a logger filter sees every record
+            if record.getMessage() == message:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return True
+
+        logging.getLogger(name).setLevel(logging.INFO)
+        logging.getLogger(name).addFilter(kill_on_line)
+        return
+    method, when, matches = KILL_POINTS[point]
+    real = getattr(MlflowClient, method)
+
+    def wrapped(self, *args, **kwargs):
+        if when == "before" and matches(args):
+            os.kill(os.getpid(), signal.SIGKILL)
+        out = real(self, *args, **kwargs)
+        if when == "after" and matches(args):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
+    setattr(MlflowClient, method, wrapped)
 
 
 def _register_child(cfg: RegistryConfig, paths, point: str | None, env: dict[str, str], cwd: str) -> None:
     """The body of a register process: SIGKILL itself at ``point``, else exit 0 (1 on error)."""
-    from mlflow import MlflowClient
-
     os.environ.update(env)
     os.chdir(cwd)
-
     if point is not None:
-        method, when, matches = KILL_POINTS[point]
-        real = getattr(MlflowClient, method)
-
-        def wrapped(self, *args, **kwargs):
-            if when == "before" and matches(args):
-                os.kill(os.getpid(), signal.SIGKILL)
-            out = real(self, *args, **kwargs)
-            if when == "after" and matches(args):
-                os.kill(os.getpid(), signal.SIGKILL)
-            return out
-
-        setattr(MlflowClient, method, wrapped)
+        _patch_kill_point(point)
     try:
-        register.run(cfg, paths)
+        run_register(cfg, paths)
     except BaseException:
         traceback.print_exc()
         os._exit(1)
@@ -150,12 +177,15 @@ def _second_model(paths, text: str) -> None:
 
 
 def _assert_consistent(registry: Registry) -> dict[str, str]:
-    """Exactly one champion, every version finished, nothing left to repair; returns the aliases."""
+    """Exactly one champion, every version finished, nothing left to repair, no run RUNNING; the aliases."""
     aliases = registry.aliases()
     versions = registry.versions()
     assert aliases.get("champion") in {str(v.version) for v in versions}
     assert not [v.version for v in versions if v.tags.get("alien.pending") == "true"]
     assert registry.pending_change() is None and registry.orphans() == []
+    experiment = registry.client.get_experiment_by_name(f"{registry.model_name}-exp")
+    running = registry.client.search_runs([experiment.experiment_id], "attributes.status = 'RUNNING'")
+    assert [r.info.run_name for r in running] == []  # no run of a registration left RUNNING
     return aliases
 
 
@@ -179,13 +209,40 @@ def test_register_killed_mid_registration_is_reported_then_repaired(project, poi
     assert (seen["orphans"], seen["unfinished_change"]) == (
         (["2"], None) if left == "orphans" else ([], "register" if left else None)
     )
-    retry = register.run(cfg, paths)
+    retry = run_register(cfg, paths)
     assert retry.champion_version == (retry.version if point != "after_create" else "3")
     assert retry.version == ("3" if point == "after_create" else "2")
     aliases = _assert_consistent(registry)
     assert aliases == {"champion": retry.version, "challenger": retry.version, "previous-champion": "1"}
     statuses = {registry.client.get_run(v.run_id).info.status for v in registry.versions() if v.run_id}
     assert "RUNNING" not in statuses  # the killed run was ended FAILED by the repair
+
+
+def test_register_killed_inside_log_model_leaves_a_run_the_next_registration_ends_failed(project) -> None:
+    """Issue 17, finding 2: killed before any version exists, the run must not stay RUNNING unreported."""
+    from alien.tracking.listing import report
+
+    paths, cfg = project
+    _seed_champion(cfg)
+    _second_model(paths, "killed while logging the model")
+    killed = _fork_register(cfg, paths, "in_log_model")
+    killed.join(timeout=180)
+    assert killed.exitcode == -signal.SIGKILL
+    registry = Registry.from_config(cfg)
+    seen = report(registry)  # what `alien champion --json` prints
+    assert (seen["champion"], seen["orphans"], seen["unfinished_change"]) == ("1", [], None)
+    assert [row["version"] for row in seen["versions"]] == ["1"]  # no version was created
+    reason = f"owner process {killed.pid}@{socket.gethostname()} gone before a version was created"
+    [abandoned] = seen["abandoned_runs"]
+    assert (abandoned["status"], abandoned["version"], abandoned["reason"]) == ("RUNNING", None, reason)
+    assert abandoned["run_name"].endswith("· registering")
+    retry = run_register(cfg, paths)
+    assert retry.recovered == [f"ended abandoned run {abandoned['run_id']} FAILED: {reason}"]
+    assert (retry.version, retry.champion_version) == ("2", "2")
+    run = registry.client.get_run(abandoned["run_id"])
+    assert (run.info.status, run.data.tags.get("alien.failed_reason")) == ("FAILED", reason)
+    _assert_consistent(registry)
+    assert report(registry)["abandoned_runs"] == []
 
 
 def test_server_down_during_the_commit_then_back(project, server: Server, monkeypatch) -> None:
@@ -205,12 +262,12 @@ def test_server_down_during_the_commit_then_back(project, server: Server, monkey
     with monkeypatch.context() as fault:
         fault.setattr(MlflowClient, "set_registered_model_alias", outage)
         with pytest.raises(Exception) as caught:
-            register.run(cfg, paths)
+            run_register(cfg, paths)
     assert "next registration" in "".join(getattr(caught.value, "__notes__", []))
     server.start()
     registry = Registry.from_config(cfg)
     assert registry.champion() == "1" and registry.pending_change().action == "register"
-    retry = register.run(cfg, paths)
+    retry = run_register(cfg, paths)
     assert retry.recovered == ["finished an interrupted 'register' change"]
     assert (retry.version, retry.reused, retry.champion_version) == ("2", True, "2")
     _assert_consistent(registry)

@@ -11,7 +11,6 @@ answer HTTP 200 with an image. A screenshot is saved next to the test's files.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -26,8 +25,8 @@ import pytest
 import yaml
 
 from alien.config import load_params
-from alien.stages.pipeline import run_stages
-from alien.tracking.run_context import ENV_FLOW_RUN_ID, ENV_FLOW_RUN_URL, ENV_STAGE_SECONDS
+from alien.pipeline.table import run_stages
+from alien.tracking.run_context import FlowContext
 from tests.integration.conftest import StartMlflow
 from tests.project import make_tiny_project
 
@@ -68,17 +67,17 @@ def review(tmp_path_factory: pytest.TempPathFactory, start_mlflow_server: StartM
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(root)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        first = run_stages(load_params("params.yaml"))
+        first = run_stages(load_params("params.yaml"), root=root)
         assert first["register"]["result"]["version"] == "1"
         raw = yaml.safe_load(Path("params.yaml").read_text())
         raw["align"]["seed"] += 1  # another head on the same features: a new version, gated against v1
         Path("params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
         params = load_params("params.yaml")
-        stages = run_stages(params, ("align", "evaluate", "gate"))
-        mp.setenv(ENV_STAGE_SECONDS, json.dumps({name: s["seconds"] for name, s in stages.items()}))
-        mp.setenv(ENV_FLOW_RUN_ID, FLOW_RUN_ID)
-        mp.setenv(ENV_FLOW_RUN_URL, FLOW_RUN_URL)
-        second = run_stages(params, ("register",))["register"]["result"]
+        stages = run_stages(params, ("align", "evaluate", "gate"), root=root)
+        seconds = {name: s["seconds"] for name, s in stages.items()}
+        context = FlowContext(stage_seconds=seconds, flow_run_id=FLOW_RUN_ID, flow_run_url=FLOW_RUN_URL)
+        extra = {"register": {"context": context}}
+        second = run_stages(params, ("register",), root=root, extra=extra)["register"]["result"]
     assert second["version"] == "2" and second["champion_at_gate"] == "1"
     server = start_mlflow_server(f"sqlite:///{root / 'mlflow.db'}")
     page = f"{server.url}/#/models/{MODEL}/versions/2"

@@ -85,7 +85,7 @@ def test_main_prints_a_json_summary(
     ("data", "message"),
     [
         ({"colour": "blue"}, "invalid params: unknown key(s) ['colour'] in params section 'data'"),
-        ({"test_fraction": 2}, "invalid params: data.test_fraction must lie in (0, 1), got 2.0"),
+        ({"test_fraction": 2}, "invalid params: data.test_fraction: input should be less than 1, got 2.0"),
         ({"source": "package:imdb"}, "error: unknown packaged dataset 'imdb'"),
     ],
 )
@@ -108,4 +108,4 @@ def test_module_exits_with_the_status(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2
-    assert "fetch: invalid params: data.max_rows must be >= 10" in done.stderr
+    assert "fetch: invalid params: data.max_rows: input should be greater than or equal to 10" in done.stderr

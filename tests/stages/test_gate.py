@@ -12,6 +12,7 @@ import pytest
 
 from alien.config import load_params
 from alien.core.model import AlienClassifier
+from alien.evaluation.free_baseline import FREE_SCORES, FreeBaseline
 from alien.stages import gate
 from alien.stages.artifacts import TestScores
 from tests.tiny import TEXTS
@@ -20,13 +21,16 @@ from tests.unit.tracking.fixtures import deployable  # noqa: F401  (pytest fixtu
 SHIPPED = load_params(Path(__file__).resolve().parents[2] / "params.yaml")
 
 
-def _workspace(root: Path, *, n_bins: int = 15) -> tuple[Any, Any]:
+FREE = FreeBaseline("validation", 1.3, dict(zip(FREE_SCORES, (0.70, 0.72, 0.71), strict=True)))
+
+
+def _workspace(root: Path, *, n_bins: int = 15, free: FreeBaseline | None = FREE) -> tuple[Any, Any]:
     rng = np.random.default_rng(1)
     errors = rng.integers(0, 2, 80)
-    u = {m: np.clip(w * errors + (1 - w) * rng.random(80), 0, 1)
-         for m, w in (("alien", 0.3), ("entropy", 0.1), ("softmax_response", 0.1))}  # fmt: skip
+    weights = (("alien", 0.3), ("entropy", 0.1), ("softmax_response", 0.1), ("temperature_scaling", 0.1))
+    u = {m: np.clip(w * errors + (1 - w) * rng.random(80), 0, 1) for m, w in weights}
     scores = TestScores(
-        u, dict.fromkeys(u, True), errors, rng.integers(0, 2, 80), rng.integers(0, 2, 80), n_bins
+        u, dict.fromkeys(u, True), errors, rng.integers(0, 2, 80), rng.integers(0, 2, 80), n_bins, free
     )
     paths = replace(
         SHIPPED.paths,
@@ -53,8 +57,24 @@ def test_gate_decides_on_the_written_scores_and_names_the_registry(tmp_path):
         "champion": None,
     }
     assert result.champion_version is None
+    rule_1 = next(g for g in report["gates"] if g["name"] == "vs_backbone")
+    # the ranking baseline evaluate chose on the calibration split, not the one best on test
+    assert rule_1["baselines"] == {
+        "ranking": "softmax_response",
+        "calibration": "temperature_scaling",
+        "fitted_on": "validation",
+    }
+    assert {"auroc_ci_low", "brier_ci_high", "entropy_auroc_delta", "uncalibrated_brier_delta"} <= set(
+        rule_1["values"]
+    )
     assert not stale.exists()  # no second file that could contradict the JSON
     assert not (tmp_path / "mlflow.db").exists()  # reading the registry created nothing
+
+
+def test_gate_refuses_scores_without_rule_1s_baselines(tmp_path):
+    paths, registry = _workspace(tmp_path, free=None)  # written by an older evaluate
+    with pytest.raises(ValueError, match=r"name no Rule 1 baselines.*run the evaluate stage again"):
+        gate.run(SHIPPED.gates, registry, SHIPPED.data, paths)
 
 
 def test_gate_without_scores_points_to_evaluate(tmp_path):

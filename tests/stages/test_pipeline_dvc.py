@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alien.pipeline.table import ORDER
 from tests.project import make_tiny_project
 
 
@@ -41,7 +42,7 @@ def test_repro_end_to_end_then_noop(repro_project):
     metrics = json.loads((root / "reports/metrics.json").read_text())
     assert {"alien", "entropy", "softmax_response"} <= set(metrics["methods"])
     lock = yaml.safe_load((root / "dvc.lock").read_text())["stages"]
-    assert set(lock) == {"fetch", "prepare", "finetune", "features", "align", "evaluate", "gate", "register"}
+    assert set(lock) == set(ORDER)
 
     again = _dvc(root, "repro")
     assert again.returncode == 0, again.stderr

@@ -22,9 +22,9 @@ from alien.config import Params, load_params
 from alien.core.head_builder import build_alien_head
 from alien.core.uncertainty import normalized_entropy
 from alien.data.io import read_labels, read_split
+from alien.pipeline.table import ORDER, stage_runner
 from alien.stages import gate
 from alien.stages.artifacts import load_split_features
-from alien.stages.pipeline import ORDER, stage_runner
 from alien.task import get_task
 from tests.project import make_tiny_project
 
@@ -38,9 +38,9 @@ class PipelineRun:
     results: dict[str, Any]
 
 
-def run_pipeline(params: Params) -> dict[str, Any]:
+def run_pipeline(params: Params, root: Path) -> dict[str, Any]:
     """Every stage in dvc.yaml's order, as the flow calls them (through the stage table)."""
-    return {name: stage_runner(name)(params) for name in ORDER}
+    return {name: stage_runner(name)(params, root=root) for name in ORDER}
 
 
 def _project(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs: Any):
@@ -49,7 +49,7 @@ def _project(tmp_path_factory: pytest.TempPathFactory, name: str, **kwargs: Any)
         mp.chdir(root)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
         params = load_params("params.yaml")
-        yield PipelineRun(root, params, run_pipeline(params))
+        yield PipelineRun(root, params, run_pipeline(params, root))
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,7 @@ def test_no_test_row_reaches_the_head_the_map_or_the_threshold(decoder: Pipeline
     monkeypatch.chdir(decoder.root)
     test_features.rename(hidden)
     try:
-        stage_runner("align")(decoder.params)
+        stage_runner("align")(decoder.params, root=decoder.root)
     finally:
         hidden.rename(test_features)
     assert "test" not in asked and {"validation"} <= set(asked)

@@ -13,7 +13,7 @@ import pytest
 from alien.config import RegistryConfig
 from alien.stages import register
 from alien.tracking import Registry, RegistryUnavailableError
-from alien.tracking.journal import JOURNAL_TAG
+from alien.tracking.names import JOURNAL_TAG
 from tests.unit.tracking.fixtures import (  # noqa: F401  (pytest fixtures)
     EXPERIMENT,
     MODEL_NAME,
@@ -21,13 +21,14 @@ from tests.unit.tracking.fixtures import (  # noqa: F401  (pytest fixtures)
     deployable,
     empty_store,
     md5,
+    run_register,
     store,
     write_gate_report,
     write_workspace,
 )
 
 CFG = RegistryConfig(model_name=MODEL_NAME, experiment=EXPERIMENT, tracking_uri="sqlite:///unused.db")
-V1 = {"version": "1", "roc_auc": 0.8, "ece": 0.05, "accuracy": 0.86}
+V1 = {"version": "1", "roc_auc": 0.8, "ece": 0.05, "brier": 0.13, "accuracy": 0.86}
 
 
 @pytest.fixture
@@ -86,14 +87,10 @@ def test_cli_registers_champion_then_failed_gate_only_challenger(workspace, caps
     assert run.data.tags["data_version"] == md5(workspace.raw)
     assert run.data.tags["gate_passed"] == "true" and run.data.tags["promoted"] == "true"
     artifacts = {a.path for a in client.list_artifacts(first["run_id"])}
-    assert {
-        "gate_report.json",
-        "gate_report.md",
-        "metrics.json",
-        "params.yaml",
-        "plots",
-        "model_card.md",
-    } <= artifacts
+    assert {"gate_report.json", "metrics.json", "params.yaml", "plots", "model_card.md"} <= artifacts
+    assert "gate_report.md" not in artifacts  # the gate writes no markdown twin
+    assert run.data.tags["mlflow.runName"] == "trec · minilm · v1"
+    assert run.data.params["registry.model_name"] == MODEL_NAME  # the params file, logged as the record
     v1 = client.get_model_version(MODEL_NAME, "1")
     assert "| auroc_vs_entropy |" in v1.description and "serving as champion" in v1.description
     assert (v1.tags["alien.roc_auc"], v1.tags["alien.labels"]) == ("0.8100", "negative,positive")
@@ -101,7 +98,7 @@ def test_cli_registers_champion_then_failed_gate_only_challenger(workspace, caps
 
     _new_data(workspace, "another film")
     write_gate_report(workspace, passed=False, champion=V1)
-    second = register.run(CFG, workspace).to_dict()
+    second = run_register(CFG, workspace).to_dict()
     assert (second["version"], second["promoted"], second["champion_version"]) == ("2", False, "1")
     assert second["reason"].startswith("gate failed")
     assert _state() == ({"1", "2"}, {"champion": "1", "challenger": "2"})
@@ -114,9 +111,9 @@ def test_cli_registers_champion_then_failed_gate_only_challenger(workspace, caps
 
 
 def test_the_same_model_and_data_are_never_registered_twice(workspace) -> None:
-    first = register.run(CFG, workspace)
+    first = run_register(CFG, workspace)
     write_gate_report(workspace, passed=True, champion=V1)  # an unchanged nightly run: the gate saw v1
-    again = register.run(CFG, workspace)
+    again = run_register(CFG, workspace)
     assert (again.version, again.run_id, again.reused, again.token) == ("1", first.run_id, True, first.token)
     assert not again.promoted and again.champion_version == "1" and "already registered" in again.reason
     assert _state() == ({"1"}, {"champion": "1", "challenger": "1"})
@@ -124,19 +121,19 @@ def test_the_same_model_and_data_are_never_registered_twice(workspace) -> None:
 
 
 def test_a_registered_challenger_is_promoted_when_its_gate_passes_later(workspace) -> None:
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     _new_data(workspace, "another film")
     write_gate_report(workspace, passed=False, champion=V1)
-    assert register.run(CFG, workspace).version == "2"
+    assert run_register(CFG, workspace).version == "2"
     write_gate_report(workspace, passed=True, champion=V1)  # gates loosened, same model and data
     Path(workspace.raw).write_text('{"text": "a fine film", "label": "positive"}\n')  # v1's data again
     write_gate_report(workspace, passed=True, champion=V1)
     assert (
-        register.run(CFG, workspace).version == "1" and _state()[1]["challenger"] == "1"
+        run_register(CFG, workspace).version == "1" and _state()[1]["challenger"] == "1"
     )  # latest candidate
     _new_data(workspace, "another film")
     write_gate_report(workspace, passed=True, champion=V1)
-    result = register.run(CFG, workspace)
+    result = run_register(CFG, workspace)
     assert (result.version, result.reused, result.promoted, result.champion_version) == ("2", True, True, "2")
     # what the registry shows agrees with the verdict that acted: tag, listing, card, event
     reg = _registry()
@@ -156,14 +153,14 @@ def test_a_registered_challenger_is_promoted_when_its_gate_passes_later(workspac
     promote = [e for e in reg.events() if e["action"] == "promote"][-1]
     assert promote["to"] == "2" and promote["gate_report"] == tags["alien.gate_report"]
     # an unchanged verdict writes nothing more
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     assert dict(reg.model_version("2").tags)["alien.gate_report"] == tags["alien.gate_report"]
 
 
 def test_stale_gate_report_does_not_promote(workspace) -> None:
-    register.run(CFG, workspace)  # v1 champion; the gate report still says "no champion"
+    run_register(CFG, workspace)  # v1 champion; the gate report still says "no champion"
     _new_data(workspace, "another film")
-    result = register.run(CFG, workspace)
+    result = run_register(CFG, workspace)
     assert (result.promoted, result.champion_at_gate, result.champion_version) == (False, None, "1")
     assert "changed from none" in result.reason and "rerun the gate" in result.reason
     assert json.loads(Path(workspace.registration).read_text())["reason"] == result.reason
@@ -171,13 +168,13 @@ def test_stale_gate_report_does_not_promote(workspace) -> None:
 
 
 def test_failure_before_the_commit_leaves_the_previous_state(workspace, monkeypatch) -> None:
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     before, registration = _state(), Path(workspace.registration).read_text()
     _new_data(workspace, "another film")
     write_gate_report(workspace, passed=True, champion=V1)
     _fail(monkeypatch, "set_registered_model_tag", when=lambda name, key, value: key == JOURNAL_TAG)
     with pytest.raises(Exception, match="injected fault"):
-        register.run(CFG, workspace)
+        run_register(CFG, workspace)
     assert _state() == before == ({"1"}, {"champion": "1", "challenger": "1"})
     assert Path(workspace.registration).read_text() == registration
     failed = _registry().client.search_runs(
@@ -189,18 +186,18 @@ def test_failure_before_the_commit_leaves_the_previous_state(workspace, monkeypa
 def test_failure_during_the_commit_ends_in_the_full_new_state_and_the_retry_reuses_it(
     workspace, monkeypatch
 ) -> None:
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     _new_data(workspace, "another film")
     write_gate_report(workspace, passed=True, champion=V1)
     # the champion move is the plan's last step: the worst moment
     _fail(monkeypatch, "set_registered_model_alias", when=lambda name, alias, version: alias == "champion")
     with pytest.raises(Exception, match="injected fault"):
-        register.run(CFG, workspace)
+        run_register(CFG, workspace)
     registry = _registry()
     assert _state() == ({"1", "2"}, {"champion": "2", "challenger": "2", "previous-champion": "1"})
     assert registry.pending_change() is None and registry.orphans() == []
     assert _run_status(registry.model_version("2").run_id) == "FAILED"
-    retry = register.run(CFG, workspace)
+    retry = run_register(CFG, workspace)
     assert (retry.version, retry.reused, retry.promoted, retry.champion_version) == ("2", True, False, "2")
     assert json.loads(Path(workspace.registration).read_text())["version"] == "2"
 
@@ -208,44 +205,44 @@ def test_failure_during_the_commit_ends_in_the_full_new_state_and_the_retry_reus
 def test_cleanup_failing_too_leaves_a_reported_orphan_that_the_next_run_deletes(
     workspace, monkeypatch
 ) -> None:
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     _new_data(workspace, "another film")
     write_gate_report(workspace, passed=True, champion=V1)
     with monkeypatch.context() as faults:
         _fail(faults, "set_registered_model_tag", when=lambda name, key, value: key == JOURNAL_TAG, times=9)
         _fail(faults, "delete_model_version", times=9)
         with pytest.raises(Exception, match="injected fault") as caught:
-            register.run(CFG, workspace)
+            run_register(CFG, workspace)
     assert "next registration" in "".join(caught.value.__notes__)
     registry = _registry()
     assert [str(v.version) for v in registry.orphans()] == ["2"]
     assert registry.aliases() == {"champion": "1", "challenger": "1"}  # no alias on the orphan
-    result = register.run(CFG, workspace)
+    result = run_register(CFG, workspace)
     assert result.recovered == ["deleted orphaned pending version 2"]
     assert (result.version, result.promoted) == ("3", True)
     assert _state() == ({"1", "3"}, {"champion": "3", "challenger": "3", "previous-champion": "1"})
 
 
 def test_a_pinned_champion_is_not_replaced_and_the_registration_says_so(workspace) -> None:
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     _new_data(workspace, "second film")
     write_gate_report(workspace, passed=True, champion=V1)
-    assert register.run(CFG, workspace).promoted
+    assert run_register(CFG, workspace).promoted
     with _registry().lock(timeout=5):
         assert _registry().rollback(reason="v2 misroutes refunds") == ("2", "1")
     _new_data(workspace, "third film")
-    result = register.run(CFG, workspace)
+    result = run_register(CFG, workspace)
     assert (result.promoted, result.pinned, result.champion_version) == (False, "1", "1")
     assert "pinned" in result.reason and "alien unpin" in result.reason
     _registry().unpin(reason="fixed upstream")
     _new_data(workspace, "fourth film")
-    after = register.run(CFG, workspace)
+    after = run_register(CFG, workspace)
     assert (after.version, after.promoted, after.pinned) == ("4", True, None)
 
 
 def test_experiment_mode_never_moves_production_aliases(workspace) -> None:
     experiment = RegistryConfig(**{**vars(CFG), "mode": "experiment"})
-    result = register.run(experiment, workspace)
+    result = run_register(experiment, workspace)
     assert (result.version, result.promoted, result.champion_version, result.mode) == (
         "1",
         False,
@@ -257,19 +254,19 @@ def test_experiment_mode_never_moves_production_aliases(workspace) -> None:
     tags = registry.model_version("1").tags
     assert (tags["alien.mode"], tags["alien.eligible"]) == ("experiment", "false")
     assert [e["action"] for e in registry.events()] == ["experiment"]
-    production = register.run(CFG, workspace)  # another token (mode is part of it)
+    production = run_register(CFG, workspace)  # another token (mode is part of it)
     assert (production.version, production.promoted) == ("2", True)
 
 
 def test_card_warns_when_the_label_set_differs_from_the_champions(workspace, deployable, tmp_path) -> None:  # noqa: F811
     from alien.core.model import AlienClassifier
 
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     other = AlienClassifier.load(deployable)
     other.label_names = ["bad", "good"]
     paths = type(workspace)(**{**vars(workspace), "deployable": str(other.save(tmp_path / "relabelled"))})
     write_gate_report(paths, passed=True, champion=V1)
-    register.run(CFG, paths)
+    run_register(CFG, paths)
     card = _registry().model_version("2").description
     assert "**Warning:** the label set (bad,good) differs from champion v1's (negative,positive)" in card
 
@@ -279,7 +276,7 @@ def test_registry_down_fails_fast_and_writes_nothing(workspace, monkeypatch) -> 
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")  # the probe ignores it: no retries
     start = time.perf_counter()
     with pytest.raises(RegistryUnavailableError, match=r"http://127\.0\.0\.1:9"):
-        register.run(CFG, workspace)
+        run_register(CFG, workspace)
     assert time.perf_counter() - start < 5
     assert not Path(workspace.registration).exists()
 
@@ -288,7 +285,7 @@ def test_registry_down_fails_fast_and_writes_nothing(workspace, monkeypatch) -> 
     ("breakage", "error", "match"),
     [
         ("deployable", FileNotFoundError, "deployable model folder"),
-        ("passed", ValueError, "'passed'"),
+        ("passed", ValueError, "passed=None"),
         ("status", ValueError, "status 'maybe'"),
     ],
 )
@@ -305,7 +302,7 @@ def test_bad_inputs_raise_before_touching_the_registry(workspace, tmp_path, brea
         report["gates"][0]["status"] = "maybe"
     Path(paths.gate_report).write_text(json.dumps(report))
     with pytest.raises(error, match=match):
-        register.run(CFG, paths)
+        run_register(CFG, paths)
     client = MlflowClient()
     assert client.search_registered_models() == []
     assert client.get_experiment_by_name(EXPERIMENT) is None  # not even tracking was configured
@@ -318,7 +315,7 @@ def test_champion_pyfunc_and_load_champion_match_in_process_predictions(workspac
     from alien.tracking.champion import load_champion
 
     assert load_champion(CFG) is None  # nothing registered yet
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     expected = AlienClassifier.load(deployable).predict(TEXTS)
     assert np.ptp(expected.uncertainty) > 1e-3  # the comparison below can tell inputs apart
 
@@ -335,14 +332,14 @@ def test_champion_pyfunc_and_load_champion_match_in_process_predictions(workspac
 
 
 def test_the_nightly_run_after_a_rollback_keeps_it(workspace) -> None:
-    register.run(CFG, workspace)
+    run_register(CFG, workspace)
     _new_data(workspace, "second film")
     write_gate_report(workspace, passed=True, champion=V1)
-    assert register.run(CFG, workspace).promoted  # v2
+    assert run_register(CFG, workspace).promoted  # v2
     with _registry().lock(timeout=5):
         _registry().rollback(reason="v2 is wrong")
     # the same model and data again, its gate passing against the restored v1
-    nightly = register.run(CFG, workspace)
+    nightly = run_register(CFG, workspace)
     assert (nightly.version, nightly.reused, nightly.promoted, nightly.champion_version) == (
         "2",
         True,
@@ -351,3 +348,23 @@ def test_the_nightly_run_after_a_rollback_keeps_it(workspace) -> None:
     )
     assert "not eligible" in nightly.reason and "v2 is wrong" in nightly.reason
     assert _state() == ({"1", "2"}, {"champion": "1", "challenger": "2", "rolled-back": "2"})
+
+
+def test_the_flow_context_reaches_the_run_and_the_card_and_no_uri_stays_changed(workspace) -> None:
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    from alien.tracking.run_context import FlowContext
+
+    context = FlowContext({"fetch": 0.5, "finetune": 12.0}, "flow-7", "http://prefect/runs/flow-7")
+    result = run_register(CFG, workspace, context=context)
+    run = _registry().client.get_run(result.run_id)
+    assert run.data.tags["prefect.flow_run_id"] == "flow-7"
+    assert run.data.tags["prefect.flow_run_url"] == "http://prefect/runs/flow-7"
+    assert (
+        run.data.metrics["stage_seconds.finetune"] == 12.0 and run.data.metrics["stage_seconds.total"] == 12.5
+    )
+    card = _registry().model_version(result.version).description
+    assert "[flow-7](http://prefect/runs/flow-7)" in card and "fetch 0.5, finetune 12.0" in card
+    # the run went through this store's client and one scoped pointer: nothing process-wide is left set
+    assert tracking_utils._tracking_uri is None and registry_utils._registry_uri is None

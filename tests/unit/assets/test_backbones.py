@@ -26,9 +26,15 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def fake_asset(name: str, member: str, sha: str, **kwargs: object) -> BackboneAsset:
     return BackboneAsset(
-        name=name, package=f"{name}-pkg", version="0.1", member=member, sha256=sha, origin="test",
-        licence="MIT", **kwargs,  # type: ignore[arg-type]
-    )  # fmt: skip
+        name=name,
+        package=f"{name}-pkg",
+        version="0.1",
+        member=member,
+        sha256=sha,
+        origin="test",
+        licence="MIT",
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def _fake_wheel(directory: Path, folder: str, weights: bytes) -> Path:
@@ -208,8 +214,15 @@ def write_tiny_gguf(path: Path) -> Path:
     writer.add_eos_token_id(2)
     writer.add_unk_token_id(0)
     writer.add_tensor("token_embd.weight", rng.standard_normal((len(tokens), h)).astype(np.float32))
-    shapes = {"attn_q": (h, h), "attn_k": (h, h), "attn_v": (h, h), "attn_output": (h, h),
-              "ffn_gate": (f, h), "ffn_up": (f, h), "ffn_down": (h, f)}  # fmt: skip
+    shapes = {
+        "attn_q": (h, h),
+        "attn_k": (h, h),
+        "attn_v": (h, h),
+        "attn_output": (h, h),
+        "ffn_gate": (f, h),
+        "ffn_up": (f, h),
+        "ffn_down": (h, f),
+    }
     for i in range(_GGUF_LAYERS):
         for name, shape in shapes.items():
             writer.add_tensor(f"blk.{i}.{name}.weight", 0.2 * rng.standard_normal(shape).astype(np.float32))

@@ -112,8 +112,14 @@ def test_one_catalogue_holds_datasets_and_backbones_with_one_set_of_fields() -> 
     assert get_asset("smollm2", BackboneAsset).layout == "gguf"
     # the raw data's provenance keeps the fields its metadata has always had
     assert set(get_dataset("sms_spam").provenance()) == {
-        "dataset", "package", "member", "sha256", "origin", "licence", "url"
-    }  # fmt: skip
+        "dataset",
+        "package",
+        "member",
+        "sha256",
+        "origin",
+        "licence",
+        "url",
+    }
 
 
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

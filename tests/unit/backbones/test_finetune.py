@@ -13,6 +13,7 @@ from transformers import AutoModelForSequenceClassification, AutoModelForTokenCl
 from alien.backbones.finetune import finetune
 from alien.backbones.lora import apply_lora, head_module_names, lora_target_modules
 from alien.backbones.records import validate_records
+from alien.options.finetune import FinetuneOptions
 from tests.tiny import tiny_model, tiny_texts_and_labels, tiny_tokenizer
 
 FAST: dict[str, Any] = {"epochs": 4.0, "batch_size": 8, "learning_rate": 5e-3, "warmup_ratio": 0.0, "seed": 0}
@@ -281,12 +282,13 @@ def test_lora_targets_per_family_and_errors() -> None:
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
-        ({"methd": "lora"}, TypeError, r"unknown finetune option\(s\) \['methd'\]; allowed: \[.*'method'"),
-        ({"method": "qlora"}, ValueError, r"method must be one of \['full', 'lora'\], got 'qlora'"),
-        ({"epochs": 0}, ValueError, r"epochs must be > 0"),
-        ({"batch_size": 0}, ValueError, r"batch_size must be an integer >= 1"),
-        ({"learning_rate": 2.0}, ValueError, r"learning_rate must lie in \(0, 1\)"),
-        ({"lora_dropout": 1.0}, ValueError, r"lora_dropout must lie in \[0, 1\)"),
+        ({"methd": "lora"}, TypeError, r"unknown key 'finetune.methd'; allowed: \[.*'method'"),
+        ({"method": "qlora"}, ValueError, r"finetune.method: input should be 'full' or 'lora', got 'qlora'"),
+        ({"epochs": 0}, ValueError, r"finetune.epochs: input should be greater than 0, got 0"),
+        ({"batch_size": 0}, ValueError, r"finetune.batch_size: input should be greater than or equal to 1"),
+        ({"batch_size": 8.0}, TypeError, r"finetune.batch_size: input should be a valid integer, got 8.0"),
+        ({"learning_rate": 2.0}, ValueError, r"finetune.learning_rate: input should be less than 1"),
+        ({"lora_dropout": 1.0}, ValueError, r"finetune.lora_dropout: input should be less than 1"),
         ({"device": "tpu"}, ValueError, r"device must be one of \['cpu', 'cuda'\]"),
     ],
 )
@@ -311,3 +313,12 @@ def test_without_output_dir_nothing_is_saved(tmp_path: Path, monkeypatch: pytest
     assert list(tmp_path.iterdir()) == []
     assert summary.processes == 1 and summary.val_accuracy is not None
     assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_an_options_object_is_the_recipe_and_keywords_override_it() -> None:
+    options = FinetuneOptions(method="lora", lora_r=2, **{**FAST, "epochs": 4.0})
+    summary = finetune(
+        tiny_model("bert"), tiny_tokenizer(), seq_records(8), [], options, task=SEQ, max_length=16, epochs=1.0
+    )
+    assert summary.method == "lora" and summary.lora_target_modules  # from the object
+    assert summary.log_history[-1]["epoch"] == pytest.approx(1.0)  # the keyword won over its 4 epochs

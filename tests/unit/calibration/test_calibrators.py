@@ -128,9 +128,9 @@ def test_unknown_names_list_the_choices() -> None:
         ([0.1, 1.5], [0, 1], r"must lie in \[0, 1\]"),
         ([[0.1, 0.2]], [0, 1], "1-D"),
         ([], [], "non-empty"),
-        ([0.1, 0.2], [0, 1, 1], "2 rows"),
+        ([0.1, 0.2], [0, 1, 1], "disagree on the number of rows"),
         ([0.1, 0.2], [0, 2], "0/1"),
-        ([0.1, 0.2], [1, 1], "both 0 and 1"),
+        ([0.1, 0.2], [1, 1], "fitting a calibrator needs both errors and correct rows"),
     ],
 )
 def test_bad_fit_inputs_raise(u: list, errors: list, match: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 import torch
@@ -31,6 +32,17 @@ def test_shapes_and_labels(bert, data):
     assert fs.labels.tolist() == labels
     assert fs.example_ids is None
     assert fs.features.dtype == fs.logits.dtype == torch.float32
+
+
+def test_progress_bar_only_on_a_terminal(bert, data, capsys, monkeypatch):
+    model, tok = bert
+    extract_features(model, tok, *data, batch_size=4, progress=True, desc="split-x")
+    assert "split-x" not in capsys.readouterr().err  # a log or CI: no \r bar
+    monkeypatch.setattr(type(sys.stderr), "isatty", lambda self: True, raising=False)
+    extract_features(model, tok, *data, batch_size=4, progress=True, desc="split-x")
+    assert "split-x" in capsys.readouterr().err  # a terminal: the bar is drawn
+    extract_features(model, tok, *data, batch_size=4, progress=False, desc="split-x")
+    assert "split-x" not in capsys.readouterr().err
 
 
 def test_deterministic_across_runs(bert, data):

@@ -28,9 +28,14 @@ def _calibrated(texts):
     threshold = float(np.median(g(raw)))
     rule = AbstentionRule(threshold, 0.1, 0.1, len(raw), 0.5, "validation")
     return AlienClassifier(
-        clf.model, clf.tokenizer, clf.head, label_names=clf.label_names, max_length=32,
-        calibrator=g, abstention=rule,
-    )  # fmt: skip
+        clf.model,
+        clf.tokenizer,
+        clf.head,
+        label_names=clf.label_names,
+        max_length=32,
+        calibrator=g,
+        abstention=rule,
+    )
 
 
 def test_uncertainty_is_the_map_of_the_raw_head_and_abstain_follows_the_rule(texts):

@@ -109,9 +109,12 @@ def test_entities_per_example_validates_rows() -> None:
 
 def test_classifier_predict_entities_matches_its_word_predictions() -> None:
     classifier = AlienClassifier.from_model(
-        tiny_model("bert-token", num_labels=len(TAGS), seed=3), tiny_tokenizer(), max_length=8,
-        label_names=TAGS, task="token-classification",
-    )  # fmt: skip
+        tiny_model("bert-token", num_labels=len(TAGS), seed=3),
+        tiny_tokenizer(),
+        max_length=8,
+        label_names=TAGS,
+        task="token-classification",
+    )
     inputs = [["a", "warm", "funny", "film"], ["one", "of", "the", "best", "movies", "of", "the", "year"]]
     pred = classifier.predict(inputs)
     found = classifier.predict_entities(inputs)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from alien.config import load_params
+from alien.evaluation.free_baseline import FREE_SCORES, FreeBaseline
 from alien.evaluation.gates import GateReport
-from alien.evaluation.rules import Scored, decide
+from alien.evaluation.rules import FreeScores, Scored, decide
 
 SHIPPED = load_params(Path(__file__).resolve().parents[3] / "params.yaml")
 CFG = replace(SHIPPED.gates, bootstrap_samples=300)
@@ -21,13 +22,17 @@ P = RNG.beta(1.2, 4.0, N)  # true P(error) of each row
 E = (RNG.random(N) < P).astype(np.int64)
 ENTROPY = np.clip(P + RNG.normal(0, 0.25, N), 0, 1)  # the backbone ranks worse
 OVERCONFIDENT = P**3  # the backbone's 1 - max p: same ranking, badly calibrated
+# Rule 1's baselines: ranking vs entropy (ties on the calibration split), calibration vs TS
+FREE = FreeScores(
+    FreeBaseline("validation", 1.4, dict.fromkeys(FREE_SCORES, 0.75)),
+    {"entropy": ENTROPY, "softmax_response": OVERCONFIDENT, "temperature_scaling": ENTROPY},
+)
 
 
 def _report(alien=None, champion=None, config=CFG):
     return decide(
         Scored(P, E) if alien is None else alien,
-        entropy=ENTROPY,
-        backbone_p_error=OVERCONFIDENT,
+        free=FREE,
         champion=champion,
         config=config,
         n_bins=15,
@@ -76,10 +81,21 @@ def test_an_equal_challenger_is_non_inferior():
     assert _report(champion=("3", Scored(P, E))).passed
 
 
-def test_markdown_has_a_row_per_gate_and_names_the_registry():
+def test_markdown_has_a_row_per_gate_and_names_the_registry_and_rule_1s_baselines():
     md = _report().to_markdown()
     assert md.count("\n| ") == 4  # header + 3 gates
     assert "sqlite:///x.db" in md
+    assert (
+        "vs_backbone baselines — ranking: `entropy`, calibration: `temperature_scaling`, fitted_on: `validation`"
+        in md
+    )
+
+
+def test_a_waived_backbone_gate_keeps_its_baselines():
+    noise = Scored(np.random.default_rng(1).random(N), E)
+    report = _report(alien=noise, config=replace(CFG, require_backbone_improvement=False, max_ece=1.0))
+    gate = next(g for g in report.gates if g.name == "vs_backbone")
+    assert gate.baselines["calibration"] == "temperature_scaling"
 
 
 @pytest.mark.parametrize("champion", [None, ("3", Scored(P, E))], ids=["none", "v3"])
@@ -106,6 +122,7 @@ def test_from_dict_refuses_a_passed_flag_that_contradicts_the_gates():
         ),
         (lambda d: d.update(gates="all good"), "must have a list 'gates'"),
         (lambda d: d.update(champion={"version": "1"}), "champion must have version, roc_auc"),
+        (lambda d: d["gates"][0].update(baselines={"ranking": 1}), "has baselines .*expected names"),
     ],
 )
 def test_from_dict_names_what_is_malformed(edit, message):

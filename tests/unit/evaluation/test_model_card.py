@@ -40,6 +40,13 @@ def test_card_has_verdict_gate_table_every_method_and_champion() -> None:
     assert "runs:/" not in card  # MLflow's UI strips that scheme
 
 
+def test_card_names_the_baseline_each_arm_of_rule_1_used() -> None:
+    report = gate_report(passed=True)
+    report["gates"][0]["baselines"] = {"ranking": "softmax_response", "calibration": "temperature_scaling"}
+    card = _card(report=report, champion=None, plot_uris={})
+    assert "ranking=softmax_response, calibration=temperature_scaling, delta=0.0310" in card
+
+
 def test_first_model_card_passes_without_champion_row() -> None:
     card = _card(report=gate_report(passed=True), champion=None, plot_uris={})
     assert "PASSED" in card and "| champion | ➖ no champion |" in card

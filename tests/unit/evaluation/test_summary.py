@@ -26,7 +26,13 @@ def _paths(tmp_path):
 
 def _write_report(tmp_path, *, passed: bool, champion: str | None) -> None:
     gates = (
-        GateResult("vs_backbone", "pass", "ROC-AUC 0.80 vs entropy 0.70"),
+        GateResult(
+            "vs_backbone",
+            "pass",
+            "ROC-AUC vs entropy Δ=+0.01",
+            {"auroc_delta": 0.01},
+            {"ranking": "entropy", "calibration": "temperature_scaling", "fitted_on": "validation"},
+        ),
         GateResult("calibration", "pass" if passed else "fail", "ECE 0.05 (ceiling 0.10 or 0.01)"),
         GateResult("champion", "no champion" if champion is None else "pass", "vs champion"),
     )
@@ -49,9 +55,12 @@ def _with_champion(gates, champion, registry) -> GateReport:
 def _summary(tmp_path, **registry):
     state = {"champion": None, "version": None, "aliases": [], "tracking_uri": URI, **registry}
     return render_run_summary(
-        _paths(tmp_path), stages=STAGES, data_version={"md5": "abc", "source": "dvc.lock"}, registry=state,
+        _paths(tmp_path),
+        stages=STAGES,
+        data_version={"md5": "abc", "source": "dvc.lock"},
+        registry=state,
         model_name="m",
-    )  # fmt: skip
+    )
 
 
 def test_summary_shows_stages_data_version_verdict_and_the_live_champion(tmp_path):
@@ -62,6 +71,7 @@ def test_summary_shows_stages_data_version_verdict_and_the_live_champion(tmp_pat
     assert "Gate verdict: PASSED" in text
     assert "version 4 is the champion (@challenger, @champion)" in text
     assert "`models:/m@champion` = version 4" in text and f"Registry `{URI}`" in text
+    assert "ranking: `entropy`, calibration: `temperature_scaling`, fitted_on: `validation`" in text
 
 
 def test_after_a_rollback_the_summary_follows_the_registry_not_the_last_registration(tmp_path):
@@ -101,6 +111,9 @@ def test_summary_names_the_registry_the_gate_read(tmp_path):
 def test_registry_state_must_have_every_key(tmp_path):
     with pytest.raises(ValueError, match="registry state lacks \\['tracking_uri'\\]"):
         render_run_summary(
-            _paths(tmp_path), stages=STAGES, data_version={}, model_name="m",
+            _paths(tmp_path),
+            stages=STAGES,
+            data_version={},
+            model_name="m",
             registry={"champion": None, "version": None, "aliases": []},
-        )  # fmt: skip
+        )

@@ -1,6 +1,6 @@
 """Fuzz the data table: CSV/JSONL files generated around a valid one.
 
-Pre-flight's :func:`alien.stages.preflight.check_data` and the fetch stage's
+Pre-flight's :func:`alien.pipeline.preflight.check_data` and the fetch stage's
 :func:`alien.data.sources.load_source` must either accept a table or refuse it
 with a ValueError/FileNotFoundError that names the file — never a KeyError,
 TypeError, IndexError or AttributeError traceback. What loads is clean: every
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from alien.config import DataConfig, load_params
 from alien.data.sources import load_source
-from alien.stages.preflight import check_data
+from alien.pipeline.preflight import check_data
 from tests.project import ROOT
 
 SHIPPED = load_params(ROOT / "params.yaml").data

@@ -171,7 +171,7 @@ def test_bad_scores_and_errors_raise() -> None:
         choose_threshold([0.1, 2.0], [0, 1], target_risk=0.1, delta=0.1)
     with pytest.raises(ValueError, match="errors must be 0/1"):
         choose_threshold([0.1, 0.2], [0, 3], target_risk=0.1, delta=0.1)
-    with pytest.raises(ValueError, match="2 rows"):
+    with pytest.raises(ValueError, match="disagree on the number of rows"):
         selective_risk([0.1, 0.2], [0], 0.5)
     with pytest.raises(TypeError, match="threshold must be a number"):
         abstain([0.1], None)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alien.evaluation.free_baseline import FREE_SCORES, FreeBaseline
 from alien.stages.artifacts import TestScores, data_version, file_md5
 
 
@@ -17,6 +18,7 @@ def _scores(n_bins: int = 7) -> TestScores:
         predictions=rng.integers(0, 3, 12),
         labels=rng.integers(0, 3, 12),
         n_bins=n_bins,
+        free_baseline=FreeBaseline("alignment", 0.8, dict(zip(FREE_SCORES, (0.7, 0.71, 0.72), strict=True))),
     )
 
 
@@ -25,6 +27,9 @@ def test_scores_round_trip_bit_for_bit(tmp_path):
     scores.save(tmp_path / "reports" / "scores.npz")
     again = TestScores.load(tmp_path / "reports" / "scores.npz")
     assert again.n_bins == 7
+    assert (
+        again.free_baseline == scores.free_baseline and again.free_baseline.ranking == "temperature_scaling"
+    )
     assert again.is_probability == scores.is_probability
     for name, u in scores.uncertainty.items():
         np.testing.assert_array_equal(again.method(name), u)
@@ -35,8 +40,8 @@ def test_scores_round_trip_bit_for_bit(tmp_path):
 def test_scores_validate_shapes_and_names():
     good = _scores()
     with pytest.raises(ValueError, match="uncertainty of 'alien' has shape \\(3,\\), expected \\(12,\\)"):
-        TestScores({**good.uncertainty, "alien": np.zeros(3)}, good.is_probability, good.errors,
-                   good.predictions, good.labels, 15)  # fmt: skip
+        bad = {**good.uncertainty, "alien": np.zeros(3)}
+        TestScores(bad, good.is_probability, good.errors, good.predictions, good.labels, 15)
     with pytest.raises(ValueError, match="labels has 2 rows but errors has 12"):
         TestScores(good.uncertainty, good.is_probability, good.errors, good.predictions, good.labels[:2], 15)
     with pytest.raises(ValueError, match="no test scores for method 'rde'; evaluated: \\['alien'"):

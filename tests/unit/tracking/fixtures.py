@@ -11,15 +11,19 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import torch
 import yaml
 
-from alien.config import PathsConfig
+from alien.config import BackboneConfig, DataConfig, PathsConfig, RegistryConfig
 from tests.project import ROOT
 from tests.tiny import tiny_model, tiny_tokenizer
+
+if TYPE_CHECKING:
+    from alien.stages.register import RegisterResult
+    from alien.tracking.run_context import FlowContext
 
 MODEL_NAME = "alien-test"
 EXPERIMENT = "alien-test-exp"
@@ -125,8 +129,18 @@ def write_workspace(
 
 def write_gate_report(paths: PathsConfig, *, passed: bool, champion: dict[str, Any] | None = None) -> None:
     Path(paths.gate_report).write_text(json.dumps(gate_report(passed=passed, champion=champion)))
-    verdict = "PASSED" if passed else "FAILED"
-    Path(paths.gate_report).with_suffix(".md").write_text(f"**Gate verdict: {verdict}**\n")
+
+
+def run_register(
+    cfg: RegistryConfig, paths: PathsConfig, *, root: Path | None = None, context: FlowContext | None = None
+) -> RegisterResult:
+    """The register stage as its runner calls it: typed sections, the project root, the flow's context."""
+    from alien.stages import register
+
+    data, backbone = DataConfig(source="package:trec"), BackboneConfig(name="package:minilm")
+    return register.run(
+        cfg, data, backbone, paths, root=Path.cwd() if root is None else root, context=context
+    )
 
 
 def md5(path: str | Path) -> str:

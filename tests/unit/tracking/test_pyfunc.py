@@ -70,5 +70,5 @@ def test_signature_lists_entities_only_for_bio_taggers() -> None:
     assert "entities" in model_signature("token-classification", entities=True).outputs.input_names()
     assert "entities" not in model_signature("token-classification").outputs.input_names()
     assert model_signature("sequence-classification").outputs.input_names() == [
-        "label", "label_id", "probabilities", "uncertainty", "raw_uncertainty", "abstain",
+        "label", "label_id", "probabilities", "uncertainty", "raw_uncertainty", "abstain", "model_version",
     ]  # fmt: skip

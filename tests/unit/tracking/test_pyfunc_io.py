@@ -9,7 +9,13 @@ from mlflow.exceptions import MlflowException
 
 from alien.core.model import AlienClassifier
 from alien.tracking.pyfunc import AlienPyfuncModel
-from alien.tracking.pyfunc_io import OUTPUT_COLUMNS, InvalidInput, predictions_frame, validate_texts
+from alien.tracking.pyfunc_io import (
+    MODEL_VERSION_COLUMN,
+    OUTPUT_COLUMNS,
+    InvalidInput,
+    predictions_frame,
+    validate_texts,
+)
 from tests.tiny import tiny_model, tiny_tokenizer
 
 
@@ -47,7 +53,8 @@ def test_a_server_fault_is_a_500_without_a_stack_trace():
 def test_output_carries_calibrated_raw_and_abstain_columns():
     clf = AlienClassifier.from_model(tiny_model("bert"), tiny_tokenizer(), max_length=16)
     out = predictions_frame(clf, ["a warm film", "boring"])
-    assert tuple(out.columns) == OUTPUT_COLUMNS
+    assert tuple(out.columns) == (*OUTPUT_COLUMNS, MODEL_VERSION_COLUMN)
+    assert out[MODEL_VERSION_COLUMN].isna().all()  # not registered
     pred = clf.predict(["a warm film", "boring"])
     np.testing.assert_array_equal(out["raw_uncertainty"], pred.raw_uncertainty)
     assert out["abstain"].dtype == bool and not out["abstain"].any()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from alien.tracking import Registry, RegistryBusyError, RegistryUnavailableError
-from alien.tracking.journal import JOURNAL_TAG, Plan
-from alien.tracking.registration import TAG_OWNER, TAG_TOKEN
+from alien.tracking.journal import Plan
+from alien.tracking.names import JOURNAL_TAG, TAG_OWNER, TAG_PENDING, TAG_TOKEN
 from tests.unit.tracking.fixtures import empty_store, store  # noqa: F401  (pytest fixtures)
 
 NAME = "unit-model"
@@ -179,7 +179,7 @@ def test_orphans_of_a_dead_process_are_reported_then_deleted_with_their_run_fail
     experiment = registry.client.create_experiment("orphans")
     run = registry.client.create_run(experiment)
     _add_versions(registry, 1)
-    pending = {"alien.pending": "true", TAG_OWNER: f"{host}:{dead.stdout.strip()}", TAG_TOKEN: "t"}
+    pending = {TAG_PENDING: "true", TAG_OWNER: f"{host}:{dead.stdout.strip()}", TAG_TOKEN: "t"}
     registry.client.create_model_version(NAME, source="file:///x", run_id=run.info.run_id, tags=pending)
     alive = {**pending, TAG_OWNER: f"{host}:1"}  # pid 1 lives: an attempt still in progress
     registry.client.create_model_version(NAME, source="file:///y", tags=alive)
@@ -214,4 +214,27 @@ def test_history_rows_carry_aliases_gate_and_lifecycle(registry: Registry) -> No
     assert rows[0]["created_at"].startswith("20")
     assert json.loads(
         registry.model_tags()[next(k for k in registry.model_tags() if k.startswith("alien.event."))]
+    )
+
+
+def test_the_package_runs_one_way_round() -> None:
+    """Every import inside alien.tracking, lazy ones too, points downward; the facade is on top."""
+    import ast
+    import graphlib
+
+    folder = Path(__file__).resolve().parents[3] / "alien" / "tracking"
+    graph = {}
+    for path in folder.glob("*.py"):
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("alien.tracking"):
+                found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+        graph[path.stem] = {m.split(".")[2] for m in found if m.count(".") >= 2} & {
+            p.stem for p in folder.glob("*.py")
+        } - {path.stem}
+    del graph["__init__"]
+    order = list(graphlib.TopologicalSorter(graph).static_order())  # raises CycleError on a circle
+    assert not [m for m, deps in graph.items() if "registry" in deps]  # nothing below imports the facade
+    assert (
+        order.index("names") < order.index("store") < order.index("lifecycle") < order.index("registration")
     )

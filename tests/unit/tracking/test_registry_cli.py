@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from alien.config import RegistryConfig
-from alien.stages import register
 from alien.tracking import Registry
 from flows.cli import main as cli
 from tests.unit.tracking.fixtures import (  # noqa: F401  (pytest fixtures)
@@ -19,6 +18,7 @@ from tests.unit.tracking.fixtures import (  # noqa: F401  (pytest fixtures)
     TEXTS,
     deployable,
     empty_store,
+    run_register,
     store,
     write_gate_report,
     write_workspace,
@@ -32,12 +32,14 @@ def two_versions(tmp_path: Path, deployable: Path, store: str, monkeypatch):  # 
     """v1 promoted, then v2 (new data) promoted over it: champion v2, previous v1."""
     monkeypatch.chdir(tmp_path)
     paths = write_workspace(tmp_path, deployable, passed=True)
-    assert register.run(CFG, paths).promoted
+    assert run_register(CFG, paths).promoted
     Path(paths.raw).write_text('{"text": "more data", "label": "negative"}\n')
     write_gate_report(
-        paths, passed=True, champion={"version": "1", "roc_auc": 0.8, "ece": 0.05, "accuracy": 0.8}
+        paths,
+        passed=True,
+        champion={"version": "1", "roc_auc": 0.8, "ece": 0.05, "brier": 0.13, "accuracy": 0.8},
     )
-    assert register.run(CFG, paths).version == "2"
+    assert run_register(CFG, paths).version == "2"
     return paths
 
 
@@ -164,7 +166,7 @@ def test_abstain_is_identical_in_process_in_the_pyfunc_and_in_the_cli(
 
     monkeypatch.chdir(tmp_path)
     paths = write_workspace(tmp_path, calibrated_deployable, passed=True)
-    assert register.run(CFG, paths).promoted
+    assert run_register(CFG, paths).promoted
     direct = AlienClassifier.load(calibrated_deployable).predict(TEXTS)
     assert direct.abstain.any() and not direct.abstain.all()  # the test means something
 

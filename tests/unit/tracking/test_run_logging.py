@@ -37,31 +37,73 @@ def test_pip_requirements_pin_core_deps_without_local_suffix() -> None:
     assert not names & {"prefect", "dvc", "pytest"}  # optional extras are not serving deps
 
 
-def test_git_dirty_follows_git_status(tmp_path) -> None:
+def _git(root, *args: str) -> None:
     import subprocess
 
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True, capture_output=True
+    )
+
+
+def test_git_dirty_means_the_code_that_ran_differs_from_the_commit(tmp_path) -> None:
+    """Pipeline outputs and dvc.lock change on every run; only a change to the code counts."""
     from alien.tracking.run_logging import git_dirty
 
     assert git_dirty(tmp_path) == "unknown"
-    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    _git(tmp_path, "init", "-q")
     assert git_dirty(tmp_path) == "false"
+    (tmp_path / "alien").mkdir()
+    (tmp_path / "alien" / "model.py").write_text("X = 1\n")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "metrics.json").write_text("{}\n")  # a metrics output DVC leaves to git
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\n")
     (tmp_path / "params.yaml").write_text("a: 1\n")
-    assert git_dirty(tmp_path) == "true"
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "code")
+    outputs = ["reports/metrics.json", "data/raw/dataset.jsonl", "models/deployable"]
+    assert git_dirty(tmp_path, outputs=outputs) == "false"
+    # a run: it rewrites dvc.lock and its tracked metrics, and writes untracked data and models
+    (tmp_path / "dvc.lock").write_text("schema: '2.0'\nstages: {}\n")
+    (tmp_path / "reports" / "metrics.json").write_text('{"auroc": 0.8}\n')
+    for out in ("data/raw/dataset.jsonl", "models/deployable/alien.json", "mlflow.db"):
+        (tmp_path / out).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / out).write_text("x")
+    assert git_dirty(tmp_path, outputs=outputs) == "false"
+    assert git_dirty(tmp_path) == "true"  # without naming the outputs, the metrics file counts
+    absolute = [str(tmp_path / o) for o in outputs]
+    assert git_dirty(tmp_path, outputs=absolute) == "false"
+    # the code that ran is not the commit: a modified tracked file, staged or not, or a rename
+    (tmp_path / "alien" / "model.py").write_text("X = 2\n")
+    assert git_dirty(tmp_path, outputs=outputs) == "true"
+    _git(tmp_path, "add", "alien/model.py")
+    assert git_dirty(tmp_path, outputs=outputs) == "true"
+    _git(tmp_path, "commit", "-q", "-m", "x2")
+    _git(tmp_path, "mv", "alien/model.py", "alien/renamed.py")
+    assert git_dirty(tmp_path, outputs=outputs) == "true"
+    _git(tmp_path, "commit", "-q", "-m", "rename")
+    (tmp_path / "params.yaml").write_text("a: 2\n")  # the configuration is part of what ran
+    assert git_dirty(tmp_path, outputs=outputs) == "true"
 
 
-def test_run_name_timings_and_plot_links(tmp_path, monkeypatch) -> None:
-    import json
+def test_stage_seconds_and_tags_come_from_the_flow_context() -> None:
+    from alien.tracking.run_context import FlowContext, flow_run_tags, stage_seconds
 
+    assert stage_seconds(None, {"seconds": 20.5}) == {"finetune": 20.5} and stage_seconds(None) == {}
+    given = FlowContext(
+        stage_seconds={"fetch": 0.2, "finetune": 30, "flag": True}, flow_run_id="f1", flow_run_url=""
+    )
+    assert stage_seconds(given, {"seconds": 20.5}) == {"fetch": 0.2, "finetune": 30.0}
+    assert flow_run_tags(given) == {"prefect.flow_run_id": "f1"} and flow_run_tags(None) == {}
+
+
+def test_run_name_and_plot_links(tmp_path) -> None:
     import pytest
 
-    from alien.tracking.run_context import ENV_STAGE_SECONDS, plot_links, run_name, stage_seconds
+    from alien.tracking.review import plot_links
+    from alien.tracking.run_context import run_name
 
     assert run_name(dataset="package:trec", backbone="package:minilm", version="3") == "trec · minilm · v3"
     assert run_name(dataset="/d/rt.csv", backbone="org/bert-x", version=None) == "rt · bert-x · registering"
-    monkeypatch.delenv(ENV_STAGE_SECONDS, raising=False)
-    assert stage_seconds({"seconds": 20.5}) == {"finetune": 20.5} and stage_seconds(None) == {}
-    monkeypatch.setenv(ENV_STAGE_SECONDS, json.dumps({"fetch": 0.2, "finetune": 30, "note": "x"}))
-    assert stage_seconds({"seconds": 20.5}) == {"fetch": 0.2, "finetune": 30.0}
     (tmp_path / "reliability.png").write_bytes(b"png")
     (tmp_path / "reliability.json").write_text("{}")
     assert plot_links("abc123", tmp_path) == {
@@ -69,3 +111,11 @@ def test_run_name_timings_and_plot_links(tmp_path, monkeypatch) -> None:
     }
     with pytest.raises(ValueError, match="run_id"):
         plot_links("runs:/x", tmp_path)
+
+
+def test_requirements_are_parsed_by_packaging() -> None:
+    from alien.tracking.pyfunc import _pin
+
+    assert _pin('prefect<4,>=3.0; extra == "pipeline"') is None
+    assert _pin("no-such-package[x]>=1; python_version >= '3'") == "no-such-package[x]>=1"
+    assert _pin("PyYAML >= 6").startswith("PyYAML==")

@@ -22,18 +22,36 @@ def test_env_wins_and_relative_sqlite_is_made_absolute(tmp_path: Path, monkeypat
 
 
 def test_configure_uses_store_and_keeps_artifacts_next_to_it(store, tmp_path: Path) -> None:  # noqa: F811
-    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    uri = configure_tracking(RegistryConfig(experiment="exp-a", tracking_uri="sqlite:///ignored.db"))
-    assert uri == store
-    assert mlflow.get_tracking_uri() == store and mlflow.get_registry_uri() == store
-    experiment = mlflow.get_experiment_by_name("exp-a")
+    cfg = RegistryConfig(experiment="exp-a", tracking_uri="sqlite:///ignored.db")
+    tracking = configure_tracking(cfg, root=tmp_path)
+    assert tracking.uri == store
+    experiment = MlflowClient(tracking_uri=store).get_experiment_by_name("exp-a")
+    assert experiment.experiment_id == tracking.experiment_id
     assert experiment.artifact_location == str(tmp_path / "mlartifacts")
     assert not (tmp_path / "ignored.db").exists()
-    # MLflow's setters export the URI; configure_tracking must leave the user's env as it was
+    assert configure_tracking(cfg, root=tmp_path).experiment_id == tracking.experiment_id  # found, not made
+    # nothing process-wide changed: MLflow's URIs are unset, the user's variables as they were
+    assert tracking_utils._tracking_uri is None and registry_utils._registry_uri is None
     import os
 
     assert os.environ["MLFLOW_TRACKING_URI"] == store and "MLFLOW_REGISTRY_URI" not in os.environ
+
+
+def test_run_environment_sets_defaults_for_the_block_only(monkeypatch) -> None:
+    import os
+
+    from alien.tracking.setup import RUN_ENV, run_environment
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "7")  # the user's choice wins
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    with run_environment():
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "7"
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == RUN_ENV["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
 
 
 @pytest.mark.parametrize("kind", ["http", "sqlite"])
@@ -46,8 +64,8 @@ def test_unreachable_store_raises_quickly_naming_the_uri(kind: str, tmp_path: Pa
     with pytest.raises(RegistryUnavailableError) as caught:
         configure_tracking(RegistryConfig())
     assert time.perf_counter() - start < 15
-    assert uri in str(caught.value)
-    assert isinstance(caught.value, RuntimeError)
+    assert uri in str(caught.value) and "cannot be reached" in str(caught.value)
+    assert caught.value.__cause__ is not None  # the driver's own error is kept for the traceback
 
 
 def test_configure_rejects_a_non_config() -> None:

@@ -1,5 +1,8 @@
 import copy
+import io
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -262,12 +265,22 @@ def test_bad_inputs_raise_naming_the_problem(core, data):
         fit_alien(frozen, train, val, **cfg)
 
 
-def test_progress_bar_is_opt_in(core, data, capsys):
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_is_opt_in_and_only_on_a_terminal(core, data, monkeypatch):
     cfg = dict(**ONE, max_epochs=2)
-    fit_alien(make_head(core), *data, **cfg)
-    assert "align grid" not in capsys.readouterr().err
-    fit_alien(make_head(core), *data, **cfg, progress=True)
-    assert "align grid" in capsys.readouterr().err
+    for progress, stream, shown in [
+        (False, _Terminal(), False),
+        (True, io.StringIO(), False),
+        (True, _Terminal(), True),
+    ]:
+        monkeypatch.setattr(sys, "stderr", stream)
+        fit_alien(make_head(core), *data, **cfg, progress=progress)
+        assert ("align grid" in stream.getvalue()) is shown, (progress, type(stream).__name__)
+        assert ("\r" in stream.getvalue()) is shown  # no bar redraws written into a log
 
 
 SMALL = {
@@ -326,11 +339,32 @@ def test_top_k_averages_the_u_of_the_k_best_configs(core, data):
 
 def test_bad_settings_are_rejected_before_training(core, data):
     head = make_head(core)
-    with pytest.raises(ValueError, match=r"unknown selection 'brier'; choose one of \['roc_auc', 'bce'\]"):
-        fit_alien(head, *data, selection="brier")  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"fit_alien.selection: input should be 'roc_auc' or 'bce', got 'brier'"
+    ):
+        fit_alien(head, *data, selection="brier")
     with pytest.raises(ValueError, match="top_k must be at most the grid's 4 configs, got 5"):
         fit_alien(head, *data, **{**SMALL, "top_k": 5})
-    with pytest.raises(ValueError, match=r"warmup_fraction must lie in \(0, 1\), got 0"):
+    with pytest.raises(ValueError, match=r"fit_alien.warmup_fraction: input should be greater than 0, got 0"):
         fit_alien(head, *data, warmup_fraction=0)
-    with pytest.raises(TypeError, match="learning_rates must be a sequence of numbers, got float"):
-        fit_alien(head, *data, learning_rates=1e-3)  # type: ignore[arg-type]
+    with pytest.raises(
+        TypeError, match=r"fit_alien\.learning_rates: input should be a valid tuple, got 0\.001"
+    ):
+        fit_alien(head, *data, learning_rates=1e-3)
+    with pytest.raises(TypeError, match=r"unknown key 'fit_alien.lr'; allowed: \['alphas', 'batch_size'"):
+        fit_alien(head, *data, lr=1e-3)
+
+
+def test_a_grid_search_is_the_recipe_and_keywords_override_it(core, data):
+    search = GridSearch(**SMALL, top_k=2)
+    given = fit_alien(make_head(core), *data, search)
+    assert given.to_dict() == fit_alien(make_head(core), *data, **SMALL, top_k=2).to_dict()
+    assert fit_alien(make_head(core), *data, search, top_k=1).selected == given.selected[:1]
+
+
+def test_training_does_not_import_the_pipeline_config():
+    probe = (
+        "import sys, alien.training; print(sorted(m for m in sys.modules if m.startswith('alien.config')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from alien.stages.versioning import commit_stage, stage_up_to_date
+from alien.pipeline.versioning import commit_stage, stage_up_to_date
 
 DVC_PARAMS_FILE = "params.yaml"
 

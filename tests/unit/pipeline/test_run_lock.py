@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from alien.stages.run_lock import ProjectBusyError, project_run_lock
+from alien.pipeline.run_lock import ProjectBusyError, project_run_lock
 
 HOLD = """
 import sys, time
-from alien.stages.run_lock import project_run_lock
+from alien.pipeline.run_lock import project_run_lock
 with project_run_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from alien.stages.incremental import run_incremental, tracked_by_dvc
+from alien.pipeline.incremental import run_incremental, tracked_by_dvc
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,7 @@ def repo(tmp_path_factory) -> Path:
 
 def _calls(repo: Path, **kwargs) -> tuple[list[int], bool]:
     calls: list[int] = []
-    outcome = run_incremental(
-        "copy", lambda: calls.append(1) or _Done(len(calls)), root=repo, **kwargs
-    )  # fmt: skip
+    outcome = run_incremental("copy", lambda: calls.append(1) or _Done(len(calls)), root=repo, **kwargs)
     assert outcome.skipped == (not calls)
     return calls, outcome.skipped
 

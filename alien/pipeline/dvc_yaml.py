@@ -1,4 +1,4 @@
-"""``dvc.yaml``, generated from the stage table (:mod:`alien.stages.pipeline`).
+"""``dvc.yaml``, generated from the stage table (:mod:`alien.pipeline.table`).
 
 A stage's code dependencies are complete by construction: the static import
 closure of its module within ``alien/`` — every ``import`` statement found by
@@ -6,7 +6,7 @@ walking the syntax tree (imports inside functions and ``TYPE_CHECKING`` blocks
 included, which can only add files), plus the package ``__init__`` files that
 importing a module runs. Nothing is imported to compute it.
 
-``python -m alien.stages.pipeline --write-dvc-yaml`` writes the file;
+``python -m alien.pipeline.dvc_yaml --write-dvc-yaml`` writes the file;
 ``--check`` exits 1 (and says which stage differs) when it is out of date.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -24,13 +23,13 @@ from typing import Any
 import yaml
 
 from alien.config import PathsConfig
-from alien.stages._cli import PARAMS_FILE_ARG
-from alien.stages.pipeline import PLOTS, STAGES, Output, Stage
+from alien.pipeline.cli import PARAMS_FILE_ARG, field_names
+from alien.pipeline.table import PLOTS, STAGES, Output, Stage
 
 PACKAGE = "alien"
 HEADER = (
-    "# GENERATED from the stage table alien/stages/pipeline.py — do not edit by hand:\n"
-    "#   python -m alien.stages.pipeline --write-dvc-yaml   (--check tells whether this file is current)\n"
+    "# GENERATED from the stage table alien/pipeline/table.py — do not edit by hand:\n"
+    "#   python -m alien.pipeline.dvc_yaml --write-dvc-yaml   (--check tells whether this file is current)\n"
     "# Every stage calls the same function the Prefect flow calls (alien.stages.<name>.run); code deps are\n"
     "# the import closure of the stage's module. Paths come from params.yaml (`${paths.*}`).\n"
 )
@@ -100,7 +99,7 @@ def run_parameters(module: str, *, root: Path) -> tuple[tuple[str, ...], bool]:
 
 def _path_refs() -> dict[str, str]:
     """``paths`` key → how ``dvc.yaml`` names it (``${paths.<key>}``; params.yaml holds the value)."""
-    return {f.name: f"${{paths.{f.name}}}" for f in dataclasses.fields(PathsConfig)}
+    return {name: f"${{paths.{name}}}" for name in field_names(PathsConfig)}
 
 
 def _outputs(outs: Sequence[Output], refs: dict[str, str]) -> list[Any]:
@@ -184,8 +183,8 @@ def _diff(got: Any, want: Any) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m alien.stages.pipeline --write-dvc-yaml | --check [--root DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m alien.stages.pipeline", description=__doc__)
+    """``python -m alien.pipeline.dvc_yaml --write-dvc-yaml | --check [--root DIR]``."""
+    parser = argparse.ArgumentParser(prog="python -m alien.pipeline.dvc_yaml", description=__doc__)
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write-dvc-yaml", action="store_true", help="write ROOT/dvc.yaml from the table")
     action.add_argument(
@@ -205,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     found = yaml.safe_load(current) or {}
     lines = differences(found, yaml.safe_load(text)) or ["formatting or comments differ"]
-    print(f"{target} is out of date with alien/stages/pipeline.py:", *lines, sep="\n  ", file=sys.stderr)
-    print("regenerate it: python -m alien.stages.pipeline --write-dvc-yaml", file=sys.stderr)
+    print(f"{target} is out of date with alien/pipeline/table.py:", *lines, sep="\n  ", file=sys.stderr)
+    print("regenerate it: python -m alien.pipeline.dvc_yaml --write-dvc-yaml", file=sys.stderr)
     return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,28 +1,30 @@
 """THE stage table: for each stage its module, the params it receives, what it reads and writes.
 
 Both runners take the pipeline from here. ``dvc.yaml`` is generated from
-:data:`STAGES` (``python -m alien.stages.pipeline --write-dvc-yaml``; ``--check``
+:data:`STAGES` (``python -m alien.pipeline.dvc_yaml --write-dvc-yaml``; ``--check``
 exits 1 when the file differs), with every stage's code dependencies computed
-as the import closure of its module (:mod:`alien.stages.dvc_yaml`); the Prefect
-tasks and the benchmarks call :func:`stage_runner`. A stage's ``run`` takes the
-sections its ``params`` name, by name (plus ``paths``); the generator refuses a
-table that disagrees with the code.
+as the import closure of its module (:mod:`alien.pipeline.dvc_yaml`); the Prefect
+flow iterates :data:`STAGES` and its tasks, like the benchmarks, call
+:func:`stage_runner`. A stage's ``run`` takes the sections its ``params`` name, by
+name (plus ``paths``), and reads no other params; the generator refuses a table
+that disagrees with the code.
 
-Stage modules are imported lazily, so importing this module stays cheap
-(``register`` pulls in MLflow).
+Stages are named by module name and imported lazily, only when run: this module
+never imports :mod:`alien.stages` (which imports :mod:`alien.pipeline.cli`), and
+importing it stays cheap (``register`` pulls in MLflow).
 """
 
 from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alien.config import Params
-from alien.stages._cli import HasToDict, call_run
+from alien.pipeline.cli import HasToDict, call_run
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "evaluate",
-        params=("evaluate", "calibration.target_risk", "calibration.delta"),
+        params=("evaluate", "calibration.split", "calibration.target_risk", "calibration.delta"),
         deps=("features", "deployable"),
         outs=(Output("scores"),),
         metrics=(Output("metrics", cache=False),),
@@ -125,7 +127,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "register",
-        params=("registry",),
+        params=("registry", "data.source", "backbone.name"),
         deps=("gate_report", "metrics", "deployable", "plots", "grid", "raw"),
         outs=(Output("registration", cache=False),),
         live=True,
@@ -165,32 +167,45 @@ def get_stage(name: str) -> Stage:
 
 
 def stage_runner(name: str) -> Callable[..., HasToDict]:
-    """``(params, *, params_file="params.yaml") -> result`` for one stage.
+    """``(params, *, root, params_file="params.yaml", **extra) -> result`` for one stage.
+
+    ``root`` is the project root; ``extra`` are further keywords the stage's ``run``
+    takes (``register``: ``context``), see :func:`~alien.pipeline.cli.call_run`.
 
     Raises:
         ValueError: unknown stage name (the message lists the stages).
     """
     module = importlib.import_module(get_stage(name).module)
 
-    def run(params: Params, *, params_file: str | Path = "params.yaml") -> HasToDict:
-        return call_run(module.run, params, params_file=params_file)
+    def run(
+        params: Params, *, root: str | Path, params_file: str | Path = "params.yaml", **extra: Any
+    ) -> HasToDict:
+        return call_run(module.run, params, root=root, params_file=params_file, **extra)
 
     return run
 
 
 def run_stages(
-    params: Params, stages: Iterable[str] = ORDER, *, params_file: str | Path = "params.yaml"
+    params: Params,
+    stages: Iterable[str] = ORDER,
+    *,
+    root: str | Path,
+    params_file: str | Path = "params.yaml",
+    extra: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Run ``stages`` in order in-process; returns each stage's result and seconds."""
+    """Run ``stages`` in order in-process; returns each stage's result and seconds.
+
+    Args:
+        params: all of ``params.yaml``.
+        stages: the stages to run, in order.
+        root: the project root (``paths.*`` relative to it are read from the working directory).
+        params_file: the params file the stages log.
+        extra: stage name -> further keywords for its ``run`` (``{"register": {"context": ...}}``).
+    """
     out = {}
     for name in stages:
         start = time.perf_counter()
-        result = stage_runner(name)(params, params_file=params_file).to_dict()
+        keywords = (extra or {}).get(name, {})
+        result = stage_runner(name)(params, root=root, params_file=params_file, **keywords).to_dict()
         out[name] = {"seconds": round(time.perf_counter() - start, 2), "result": dict(result)}
     return out
-
-
-if __name__ == "__main__":
-    from alien.stages.dvc_yaml import main
-
-    raise SystemExit(main())
