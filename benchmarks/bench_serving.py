@@ -142,8 +142,17 @@ def _start(served: Path, port: int, overrides: dict[str, Any], log_path: Path) -
 
 
 def _stop(server: subprocess.Popen) -> None:
+    """Stop the server's whole process group (mlflow and its uvicorn) and wait until it is gone."""
     os.killpg(server.pid, signal.SIGTERM)
     server.wait(timeout=30)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            os.killpg(server.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(server.pid, signal.SIGKILL)
 
 
 def _level(url: str, clients: int, requests: int, expected: Any) -> dict[str, Any]:
@@ -163,12 +172,14 @@ def _level(url: str, clients: int, requests: int, expected: Any) -> dict[str, An
                 expected["abstain"][i]
             )
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+    failed = [r[1] for r in results if r[1][1] != 200]
     return {
-        "texts_per_s": round(sum(len(j) for j in jobs) / wall, 2),
+        "texts_per_s": round(sum(len(idx) for idx, r in results if r[1] == 200) / wall, 2),
         "p50_ms": round(float(p50), 1),
         "p95_ms": round(float(p95), 1),
         "p99_ms": round(float(p99), 1),
-        "errors": sum(1 for r in results if r[1][1] != 200),
+        "errors": len(failed),
+        **({"first_error": f"HTTP {failed[0][1]}: {failed[0][2]}"[:200]} if failed else {}),
         "requests": len(jobs),
         "requests_per_s": round(len(jobs) / wall, 2),
         "max_abs_du": float(f"{max_du:.3g}"),
@@ -176,29 +187,46 @@ def _level(url: str, clients: int, requests: int, expected: Any) -> dict[str, An
     }
 
 
-def _serve_levels(
-    served: Path, args: argparse.Namespace, mode: str, expected: Any, tmp: Path
-) -> dict[str, Any]:
-    overrides = {**MODES[mode], "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
-    server = _start(served, args.port, overrides, tmp / f"server-{mode}.log")
-    url = f"http://127.0.0.1:{args.port}/invocations"
+def _servers(served: Path, args: argparse.Namespace, tmp: Path) -> dict[str, tuple[subprocess.Popen, str]]:
+    """One warmed-up server per mode, each on its own port, all up at once."""
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
     try:
-        for _ in range(3):  # warm-up: the first forwards and the batcher's thread
-            _post(url, TEXTS[:2])
-        print(f"\n{mode}: {json.dumps(overrides)}")
-        print(f"{'clients':>7} {'texts/s':>8} {'req/s':>7} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
-              f"{'p99 ms':>8} {'max|du|':>9} {'labels':>7}")  # fmt: skip
-        levels = {}
+        for i, mode in enumerate(args.modes):
+            overrides = {**MODES[mode], "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
+            log = tmp / f"server-{mode}.log"
+            server = _start(served, args.port + i, overrides, log)
+            servers[mode] = server, f"http://127.0.0.1:{args.port + i}/invocations"
+            for _ in range(3):  # warm-up: the first forwards and the batcher's thread
+                if _post(servers[mode][1], TEXTS[:2])[1] != 200:
+                    raise RuntimeError(f"{mode} warm-up failed:\n{log.read_text()[-2000:]}")
+    except BaseException:
+        for server, _ in servers.values():
+            _stop(server)
+        raise
+    return servers
+
+
+def _serve_levels(
+    served: Path, args: argparse.Namespace, expected: Any, tmp: Path
+) -> dict[str, dict[str, Any]]:
+    """Each level for every mode back to back, so a change in the machine's load hits both alike."""
+    servers = _servers(served, args, tmp)
+    print(f"{'mode':>9} {'clients':>7} {'texts/s':>8} {'req/s':>7} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
+          f"{'p99 ms':>8} {'max|du|':>9} {'labels':>7}")  # fmt: skip
+    levels: dict[str, dict[str, Any]] = {mode: {} for mode in args.modes}
+    try:
         for clients in args.clients:
-            row = levels[str(clients)] = _level(url, clients, args.requests, expected)
-            print(
-                f"{clients:>7} {row['texts_per_s']:>8.1f} {row['requests_per_s']:>7.1f} {row['errors']:>6} "
-                f"{row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['max_abs_du']:>9.2e} "
-                f"{'same' if row['labels_same'] else 'DIFF':>7}"
-            )
-        return levels
+            for mode, (_, url) in servers.items():
+                row = levels[mode][str(clients)] = _level(url, clients, args.requests, expected)
+                print(
+                    f"{mode:>9} {clients:>7} {row['texts_per_s']:>8.1f} {row['requests_per_s']:>7.1f} "
+                    f"{row['errors']:>6} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['p99_ms']:>8.1f} "
+                    f"{row['max_abs_du']:>9.2e} {'same' if row['labels_same'] else 'DIFF':>7}"
+                )
     finally:
-        _stop(server)
+        for server, _ in servers.values():
+            _stop(server)
+    return levels
 
 
 def targets(result: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
@@ -239,20 +267,22 @@ def run(args: argparse.Namespace) -> int:
         served = _logged_model(deployable, tmp)
         expected = predictions_frame(AlienClassifier.load(deployable), TEXTS)
         offline = _offline(deployable, args.offline_texts, args.max_batch)
-        print(f"model: {described}\nserver: mlflow models serve, 1 worker, 127.0.0.1:{args.port}; "
+        print(f"model: {described}\nserver: mlflow models serve, 1 worker, 127.0.0.1:{args.port}+; "
               f"{os.cpu_count()} cores, torch {torch.get_num_threads()} threads")  # fmt: skip
         print(f"offline (in-process, batches of {args.max_batch}): {offline:.1f} texts/s")
-        result: dict[str, Any] = {"offline_texts_per_s": round(offline, 2)}
-        for mode in args.modes:
-            levels = _serve_levels(served, args, mode, expected, tmp)
-            if mode == "batched":
-                result["clients"] = levels
-            else:
-                result[mode] = {"clients": levels}
+        load = os.getloadavg()[0]
+        levels = _serve_levels(served, args, expected, tmp)
+    result: dict[str, Any] = {"offline_texts_per_s": round(offline, 2)}
+    for mode, per_level in levels.items():
+        if mode == "batched":
+            result["clients"] = per_level
+        else:
+            result[mode] = {"clients": per_level}
     result["setup"] = {
         "model": described, "texts_per_request": "1-4", "requests_per_client": args.requests,
         "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms, "workers": 1,
         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+        "load_average_1min": [round(load, 2), round(os.getloadavg()[0], 2)],
     }  # fmt: skip
     checks = targets(result)
     result["targets"] = [{"what": w, "measured": m, "goal": g, "met": ok} for w, m, g, ok in checks]
@@ -262,12 +292,8 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
-    bad = [
-        r
-        for m in args.modes
-        for r in (result["clients"] if m == "batched" else result[m]["clients"]).values()
-    ]
-    return int(any(r["errors"] or r["max_abs_du"] > 1e-6 or not r["labels_same"] for r in bad))
+    rows = [r for mode in levels.values() for r in mode.values()]
+    return int(any(r["errors"] or r["max_abs_du"] > 1e-6 or not r["labels_same"] for r in rows))
 
 
 def main() -> None:
@@ -279,7 +305,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50, help="requests per client")
     parser.add_argument("--clients", default="1,2,8,16", type=lambda s: [int(c) for c in s.split(",")])
     parser.add_argument("--modes", default="unbatched,batched", type=lambda s: s.split(","),
-                        help="serve without and/or with micro-batching, in this order")  # fmt: skip
+                        help="serve without and/or with micro-batching (servers up together, levels interleaved)")  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=32)
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--offline-texts", type=int, default=320, help="texts timed in-process")

@@ -6,6 +6,8 @@ alien predict [FILE|-]    label + uncertainty with the champion (--alias/--versi
 alien champion            the registry's versions as a table (--json, --history)
 alien rollback --reason   move @champion back to the previous champion and pin it
 alien unpin --reason      allow promotions again after a rollback
+alien feedback FILE       attach late labels (id,label) to the prediction log (monitor.log)
+alien monitor             the prediction log's windows: estimated error, drift, realised error
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ ENV_DEFAULTS = {
     "DVC_NO_ANALYTICS": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    # alien's own INFO lines (fine-tuning progress, the align grid) reach the flow run's log
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "alien",
 }
 
 
@@ -56,20 +60,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.temp_server import temporary_server
 
     with temporary_server("."):  # stopped on any exit; one a SIGKILL left is stopped here next time
-        retrain(params_path=args.params, push_data=not args.no_push)
+        result = retrain(params_path=args.params, push_data=not args.no_push)
+    print(f"registry: {result['outcome']}")  # the last line: what happened to the registry
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from flows.deploy import main as serve
 
-    serve(["--cron", args.cron, "--params", args.params])
+    extra = ["--monitor-cron", args.monitor_cron] if args.monitor_cron else []
+    serve(["--cron", args.cron, "--params", args.params, *extra])
     return 0
 
 
 def _registry(args: argparse.Namespace) -> Any:
     """The configured registry, read-only: a missing sqlite file is refused, never created."""
-    from alien.config import load_params
+    from alien.config.params import load_params
     from alien.tracking import Registry
 
     return Registry.from_config(load_params(args.params).registry)
@@ -85,15 +91,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
     version = resolve_version(registry, alias=args.alias, version=args.version)
     model = load_classifier(registry, version)
     pred = model.predict(texts)
-    for i, text in enumerate(texts):  # the pyfunc's columns, so a script can switch between the two
-        row = {
+    rows = [  # the pyfunc's columns, so a script can switch between the two
+        {
             "text": text,
             "label": model.label_names[int(pred.labels[i])],
             "uncertainty": round(float(pred.uncertainty[i]), 6),
             "raw_uncertainty": round(float(pred.raw_uncertainty[i]), 6),
             "abstain": bool(pred.abstain[i]),
+            "model_version": version,
         }
-        print(json.dumps({**row, "model_version": version}))
+        for i, text in enumerate(texts)
+    ]
+    from flows.monitor_cli import log_predictions  # monitor.log set: appended, request_id returned
+
+    ids = log_predictions(args.params, texts, rows, model_name=registry.model_name, version=str(version))
+    for i, row in enumerate(rows):
+        print(json.dumps(row if ids is None else {**row, "request_id": ids[i]}))
     return 0
 
 
@@ -144,7 +157,7 @@ def _registry_commands(sub: Any) -> None:
     which.add_argument("--alias", help="a registry alias, e.g. challenger (default: champion)")
     which.add_argument("--version", help="a registered version number")
     predict.set_defaults(func=cmd_predict)
-    champion = sub.add_parser("champion", help="the registry's versions, champion, pin and orphans")
+    champion = sub.add_parser("champion", help="versions, champion, pin, orphans, abandoned runs")
     champion.add_argument("--json", action="store_true", help="JSON instead of a table")
     champion.add_argument("--history", action="store_true", help="promotions and rollbacks: who, when, why")
     champion.set_defaults(func=cmd_champion)
@@ -178,8 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     serve = sub.add_parser("serve", help="serve the scheduled deployment")
     serve.add_argument("--cron", default="0 2 * * *")
+    serve.add_argument("--monitor-cron", help="also serve the monitor flow on this schedule (UTC)")
     serve.set_defaults(func=cmd_serve)
     _registry_commands(sub)
+    from flows.monitor_cli import add_commands
+
+    add_commands(sub)  # feedback, monitor
     return parser
 
 
@@ -208,6 +225,8 @@ def _enter_project(args: argparse.Namespace) -> Path:
         args.params = str((here / args.params).resolve())
     if getattr(args, "input", "-") != "-":
         args.input = str((here / args.input).resolve())
+    if getattr(args, "labels", None) is not None:  # alien feedback FILE
+        args.labels = str((here / args.labels).resolve())
     if project != here:
         print(f"project: {project}", file=sys.stderr)
         os.chdir(project)

@@ -15,6 +15,10 @@ At most one nightly run at a time (a deployment concurrency limit of 1, strategy
 and starts when the first one has finished; it is never dropped and never overlaps.
 ``--notify-webhook URL`` adds a Prefect automation that POSTs to URL when a run of
 this deployment fails or crashes.
+
+``--monitor-cron CRON`` adds the ``monitor`` flow's deployment (:mod:`flows.monitor`) on its
+own schedule next to it: it reads the prediction log and starts this deployment when a
+``monitor.retrain_when`` trigger fires, so a retrain can run for a reason between nights.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from flows.retrain import retrain
 
 DEPLOYMENT = "nightly-retrain"
+MONITOR_DEPLOYMENT = "monitor"
 NIGHTLY_CRON = "0 2 * * *"
 ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
 FAILED_STATES = ("prefect.flow-run.Failed", "prefect.flow-run.Crashed")
@@ -68,6 +73,34 @@ def nightly_deployment(
         entrypoint_type=EntrypointType.MODULE_PATH,
         tags=["nightly"],
         description="Nightly ALIEN retrain: fetch, retrain if the data changed, gate, register.",
+    )
+    return cast(RunnerDeployment, deployment)
+
+
+def monitor_deployment(
+    *, cron: str, params: str = "params.yaml", working_dir: str | Path | None = None
+) -> RunnerDeployment:
+    """The deployment of :func:`flows.monitor.monitor` on its own schedule (same checks as the nightly).
+
+    Raises:
+        ValueError: ``cron`` does not have five fields or ``params`` is empty.
+    """
+    from flows.monitor import monitor
+
+    if len(cron.split()) != 5:
+        raise ValueError(f"cron must have 5 fields (minute hour day month weekday), got {cron!r}")
+    if not params:
+        raise ValueError("params must name the params file, got ''")
+    job_variables = {"working_dir": str(Path(working_dir).resolve())} if working_dir is not None else {}
+    deployment = monitor.to_deployment(
+        name=MONITOR_DEPLOYMENT,
+        cron=cron,
+        parameters={"params_path": params},
+        concurrency_limit=ONE_AT_A_TIME,
+        job_variables=job_variables,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        tags=["monitor"],
+        description="ALIEN monitor: the prediction log's windows; starts the retrain on evidence.",
     )
     return cast(RunnerDeployment, deployment)
 
@@ -137,14 +170,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pool", help="process work pool to deploy to; without it, serve in this process")
     parser.add_argument("--working-dir", default=".", help="where the worker runs the flow (default: here)")
     parser.add_argument("--notify-webhook", help="POST here when a nightly run fails or crashes")
+    parser.add_argument("--monitor-cron", help="also deploy the monitor flow on this schedule (UTC)")
     args = parser.parse_args(argv)
     if args.pool is None:
         from prefect import serve
 
         if args.notify_webhook:
             parser.error("--notify-webhook needs --pool (the automation refers to the deployment's id)")
-        serve(nightly_deployment(cron=args.cron, params=args.params))
+        served = [nightly_deployment(cron=args.cron, params=args.params)]
+        if args.monitor_cron:
+            served.append(monitor_deployment(cron=args.monitor_cron, params=args.params))
+        serve(*served)
         return
+    if args.monitor_cron:
+        watch = monitor_deployment(cron=args.monitor_cron, params=args.params, working_dir=args.working_dir)
+        print(
+            f"deployment monitor/{MONITOR_DEPLOYMENT} ({deploy_to_pool(watch, pool=args.pool)}), cron {args.monitor_cron!r}"
+        )
     deployment = nightly_deployment(cron=args.cron, params=args.params, working_dir=args.working_dir)
     deployment_id = deploy_to_pool(deployment, pool=args.pool)
     print(

@@ -9,13 +9,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from prefect import Task, flow, runtime
+from prefect import Task, flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact
 
-from alien.config import Params, load_params
-from alien.evaluation.summary import render_run_summary
+from alien.config.params import Params, load_params
+from alien.data.io import read_json
+from alien.evaluation.summary import outcome_headline, render_run_summary
 from alien.pipeline.run_lock import project_run_lock
 from alien.pipeline.table import ORDER, STAGES
+from alien.tracking.outcome import leftover_experiment_warning
 from alien.tracking.run_context import FlowContext
 from tasks.data_version import version_data_task
 from tasks.registry import registry_state_task
@@ -50,13 +52,17 @@ def flow_context(stages: list[dict[str, Any]]) -> FlowContext:
 
 @flow(name="retrain", log_prints=True)
 def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[str, Any]:
-    """Retrain, align, gate and register; returns what each stage did and the registry's state.
+    """Retrain, align, gate and register; returns what each stage did, the registry's state and
+    the run's ``outcome`` headline (promoted / not promoted because … / registered as challenger because …).
 
     Runs in the project root (the folder with ``dvc.yaml``; ``paths.*`` are relative to it).
     ``params_path`` reaches every stage (``register`` logs that file) and DVC's skip check.
     """
     p = load_params(params_path)
     root = str(Path.cwd())
+    warning = leftover_experiment_warning(p.registry, None)  # a flow is never a `dvc exp run`
+    if warning:
+        get_run_logger().warning("WARNING: %s", warning)
     with project_run_lock(root):
         return _retrain(p, params_path, root, push_data=push_data)
 
@@ -78,4 +84,11 @@ def _retrain(p: Params, params_path: str, root: str, *, push_data: bool) -> dict
         key=SUMMARY_ARTIFACT, markdown=summary, description="ALIEN retrain: gate and registry"
     )
     print(summary)
-    return {"stages": stages, "data_version": data_version, "summary": summary, "registry": registry}
+    outcome = outcome_headline(read_json(Path(root) / p.paths.registration, what="registration result"))
+    return {
+        "stages": stages,
+        "data_version": data_version,
+        "summary": summary,
+        "registry": registry,
+        "outcome": outcome,
+    }

@@ -108,7 +108,7 @@ def run_config(params: Mapping[str, Any], workdir: str, stages: Sequence[str]) -
     the working directory is left alone. Returns each stage's result (``run_stages``
     without its timings), so two runs of the same cell compare equal.
     """
-    from alien.config import params_from_mapping
+    from alien.config.params import params_from_mapping
     from alien.pipeline.table import run_stages
 
     root = Path(workdir).resolve()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from prefect import task
 
-from alien.config import PathsConfig
+from alien.config.paths import PathsConfig
 from alien.pipeline.versioning import push
 from alien.stages.artifacts import data_version
 from tasks.stages import RETRY

@@ -6,7 +6,7 @@ from typing import Any
 
 from prefect import task
 
-from alien.config import RegistryConfig
+from alien.config.registry import RegistryConfig
 from tasks.stages import RETRY
 
 

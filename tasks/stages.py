@@ -19,7 +19,7 @@ from prefect import Task, task
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import Completed, State
 
-from alien.config import Params
+from alien.config.params import Params
 from alien.pipeline.incremental import run_incremental
 from alien.pipeline.table import STAGES, Stage, stage_runner
 
@@ -53,7 +53,10 @@ def _stage_task(stage: Stage) -> StageTask:
             always=always,
         ).to_dict()
         if outcome["skipped"]:
-            return Completed(name="Skipped", message=f"{name}: inputs unchanged since dvc.lock", data=outcome)
+            why = (
+                "restored from DVC's run-cache" if outcome["restored"] else "inputs unchanged since dvc.lock"
+            )
+            return Completed(name="Skipped", message=f"{name}: {why}", data=outcome)
         return outcome
 
     run_stage.__name__ = run_stage.__qualname__ = f"{name}_task"

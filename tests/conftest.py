@@ -23,3 +23,28 @@ os.environ.update(
     }
 )
 os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_tracking_state():
+    """A test must leave MLflow's process-wide URIs and the MLflow/DVC environment as it found them:
+    a leak redirects the registry of whichever test runs next on the same worker."""
+    import mlflow.tracking._model_registry.utils as registry_utils
+    import mlflow.tracking._tracking_service.utils as tracking_utils
+
+    watched = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "DVC_EXP_NAME", "DVC_ROOT")
+    before = (
+        {k: os.environ.get(k) for k in watched},
+        tracking_utils._tracking_uri,
+        registry_utils._registry_uri,
+    )
+    yield
+    after = (
+        {k: os.environ.get(k) for k in watched},
+        tracking_utils._tracking_uri,
+        registry_utils._registry_uri,
+    )
+    assert after == before, f"the test leaked tracking state: {before} -> {after}"

@@ -147,6 +147,9 @@ def make_tiny_project(
         params[section] = {**params.get(section, {}), **values}
     write_params(root, **params)
     shutil.copy(ROOT / "dvc.yaml", root / "dvc.yaml")
+    shutil.copy(
+        ROOT / "params.schema.json", root / "params.schema.json"
+    )  # the stage CLI checks the whole file
     # dvc.yaml lists the stage code as dependencies
     shutil.copytree(ROOT / "alien", root / "alien", ignore=shutil.ignore_patterns("__pycache__"))
     if dvc:

@@ -26,5 +26,5 @@ class CalibrationConfig:
 
     method: Annotated[Str, OneOf(CALIBRATION_METHODS)] = "centred_isotonic"
     split: Literal["validation", "alignment"] = "validation"
-    target_risk: Probability = 0.1
+    target_risk: Probability = 0.05
     delta: Probability = 0.1

@@ -23,6 +23,7 @@ from alien.config.data import DataConfig
 from alien.config.evaluate import EvaluateConfig
 from alien.config.finetune import FinetuneConfig
 from alien.config.gates import GatesConfig
+from alien.config.monitor import MonitorConfig
 from alien.config.paths import PathsConfig
 from alien.config.registry import RegistryConfig
 from alien.options.base import OPTIONS
@@ -41,6 +42,7 @@ class Params:
     evaluate: EvaluateConfig
     gates: GatesConfig
     registry: RegistryConfig
+    monitor: MonitorConfig
 
 
 SECTIONS: dict[str, type] = typing.get_type_hints(Params)

@@ -5,17 +5,25 @@ the monotone map first, then the threshold on the *calibrated* scores of the
 same rows, chosen by Learn-then-Test (:func:`alien.selective.choose_threshold`).
 The threshold's guarantee does not depend on the map: a monotone g turns a
 threshold on g(u) into one on u, and the test is run on the rows as they are.
+:func:`calibrate_classifier` does both for an :class:`~alien.core.model.AlienClassifier`
+in one call (the library's way to the served ``uncertainty`` and ``abstain``).
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alien.calibration import Calibrator, make_calibrator
 from alien.core.abstention import AbstentionRule
 from alien.selective import choose_threshold
+
+if TYPE_CHECKING:
+    from alien.core.model import AlienClassifier
 
 
 def fit_calibration(
@@ -53,3 +61,54 @@ def fit_calibration(
         split=split,
     )
     return calibrator, rule
+
+
+def calibrate_classifier(
+    classifier: AlienClassifier,
+    texts: Sequence[str],
+    labels: Sequence[int | str],
+    *,
+    method: str = "centred_isotonic",
+    target_risk: float = 0.05,
+    delta: float = 0.1,
+    split: str = "validation",
+) -> AlienClassifier:
+    """``classifier`` with the served calibration map and abstention rule, fitted on held-out rows.
+
+    What the align stage does, as one call for a notebook: predict the held-out ``texts``,
+    mark where the backbone's label differs from ``labels``, and fit the map g(u) ~= P(error)
+    and the risk-controlled threshold on the head's raw output (:func:`fit_calibration`).
+    The defaults are those of ``params.yaml``'s ``calibration`` section. Use rows the head
+    was not trained on (its validation rows, as the pipeline does); never the test rows.
+
+    Args:
+        classifier: a sequence classifier with a trained head.
+        texts: the held-out inputs.
+        labels: their true classes, as ids or as names of ``classifier.label_names``.
+        method, target_risk, delta, split: as in :func:`fit_calibration`.
+
+    Returns:
+        A shallow copy (same backbone and head) whose ``predict`` reports the calibrated
+        ``uncertainty`` (the head's own output stays in ``raw_uncertainty``) and ``abstain``.
+
+    Raises:
+        ValueError: a token-classification model, labels that do not match the texts or
+            name no class, or held-out rows without both errors and correct predictions.
+    """
+    if classifier.task != "sequence-classification":
+        raise ValueError(f"calibrate_classifier takes a sequence classifier, got a {classifier.task} one")
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    index = {name: i for i, name in enumerate(classifier.label_names)}
+    unknown = sorted({str(y) for y in labels if isinstance(y, str) and y not in index})
+    if unknown:
+        raise ValueError(f"labels {unknown[:5]} are not among {list(classifier.label_names)}")
+    truth = np.array([index[y] if isinstance(y, str) else int(y) for y in labels], dtype=np.int64)
+    prediction = classifier.predict(list(texts))
+    errors = (prediction.labels != truth).astype(np.int64)
+    calibrator, rule = fit_calibration(
+        prediction.raw_uncertainty, errors, method=method, target_risk=target_risk, delta=delta, split=split
+    )
+    calibrated = copy.copy(classifier)
+    calibrated.calibrator, calibrated.abstention = calibrator, rule
+    return calibrated

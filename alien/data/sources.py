@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from alien.config import DataConfig
+from alien.config.data import DataConfig
 from alien.data.conll import read_conll
 from alien.data.dataset import RawDataset, Task, order_labels
 from alien.data.packages import load_package

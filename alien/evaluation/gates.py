@@ -147,7 +147,7 @@ class GateReport:
 
     def to_markdown(self) -> str:
         if self.passed:
-            verdict = "PASSED — promote"
+            verdict = "PASSED — eligible for promotion"
         elif self.champion is None:
             verdict = "FAILED — do not promote (there is no champion yet)"
         else:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from alien.config import GatesConfig
+from alien.config.gates import GatesConfig
 from alien.evaluation.free_baseline import ENTROPY, SOFTMAX_RESPONSE, FreeBaseline
 from alien.evaluation.gates import ChampionMetrics, GateReport, GateResult
 from alien.metrics.calibration import brier_score, expected_calibration_error

@@ -28,15 +28,29 @@ if TYPE_CHECKING:
     from alien.monitoring.windows import Window, monitor_windows, split_windows
 
 _LAZY = {
-    "LOG_COLUMNS": "schema", "POSTGRES_DDL": "schema", "LogStore": "schema",
-    "PredictionLog": "log", "read_log": "log", "rows_from_frame": "log",
-    "attach_labels": "feedback", "read_labels": "feedback",
-    "WindowReport": "estimate", "error_interval": "estimate", "estimate_window": "estimate",
-    "DriftResult": "drift", "feature_drift": "drift", "u_drift": "drift",
-    "Window": "windows", "monitor_windows": "windows", "split_windows": "windows",
-    "RetrainPolicy": "triggers", "Trigger": "triggers", "evaluate_triggers": "triggers",
-    "evaluate_windows": "triggers", "render_windows": "report",
-}  # fmt: skip
+    "LOG_COLUMNS": "schema",
+    "POSTGRES_DDL": "schema",
+    "LogStore": "schema",
+    "PredictionLog": "log",
+    "read_log": "log",
+    "rows_from_frame": "log",
+    "attach_labels": "feedback",
+    "read_labels": "feedback",
+    "WindowReport": "estimate",
+    "error_interval": "estimate",
+    "estimate_window": "estimate",
+    "DriftResult": "drift",
+    "feature_drift": "drift",
+    "u_drift": "drift",
+    "Window": "windows",
+    "monitor_windows": "windows",
+    "split_windows": "windows",
+    "RetrainPolicy": "triggers",
+    "Trigger": "triggers",
+    "evaluate_triggers": "triggers",
+    "evaluate_windows": "triggers",
+    "render_windows": "report",
+}
 __all__ = [
     "LOG_COLUMNS",
     "POSTGRES_DDL",

@@ -169,9 +169,13 @@ def estimate_window(
         raise ValueError(f"window frame lacks columns {missing}; it has {list(frame.columns)}")
     version = model_version if model_version is not None else _single_version(frame)
     base: dict[str, Any] = dict(
-        model_version=version, window=window, index=index, n=len(frame),
-        target_risk=target_risk, confidence=confidence,
-    )  # fmt: skip
+        model_version=version,
+        window=window,
+        index=index,
+        n=len(frame),
+        target_risk=target_risk,
+        confidence=confidence,
+    )
     if frame.empty:
         return WindowReport(**base, status="empty", note="no rows in this window")
     labelled, labelled_note = _labelled(frame, target_risk, n_bins)

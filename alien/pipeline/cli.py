@@ -9,13 +9,17 @@ and binds the one command-line entry point::
 
     main = stage_cli(__name__)
 
-``python -m alien.stages.<name> --params FILE`` then loads the params, calls
-``run`` with its sections (and the working directory as ``root``: ``dvc repro``
+``python -m alien.stages.<name> --params FILE`` then loads the sections ``run``
+takes (only those: their types come from ``run``'s annotations, so a stage runs —
+and its code deps hold — no other section's module; ``alien run``'s pre-flight
+checks the whole file), calls ``run`` with them (and the working directory as ``root``: ``dvc repro``
 runs every stage from the folder holding ``dvc.yaml``), prints the result as one
 line of JSON and exits 0; invalid params or data print one line on stderr and
 exit 2 (a traceback there would only bury the message). A module may map further
 exception types to exit statuses in ``EXIT_CODES`` (``register``: registry
-unavailable → 3).
+unavailable → 3), and define ``cli_keywords() -> dict``: keywords its ``run`` gets
+on the command line only, read there from the caller's environment (``register``:
+``dvc exp run``'s ``DVC_EXP_NAME`` and DVC's ``DVC_ROOT``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import dataclasses
 import inspect
 import json
+import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -32,7 +37,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from alien.config import ConfigError, Params, load_params
+from alien.config.base import ConfigError, section_from_mapping
 
 PARAMS_FILE_ARG = "params_file"
 ROOT_ARG = "root"
@@ -72,7 +77,7 @@ def field_names(model: Any) -> tuple[str, ...]:
 
 def call_run(
     run: Callable[..., HasToDict],
-    params: Params,
+    params: Any,  # a Params (any object with the sections as attributes) or a mapping name -> section
     *,
     root: str | Path,
     params_file: str | Path = "params.yaml",
@@ -82,7 +87,8 @@ def call_run(
 
     Args:
         run: the stage's ``run``.
-        params: all of ``params.yaml``; ``run`` gets the sections its positional parameters name.
+        params: all of ``params.yaml``, or a mapping section name -> section holding at least
+            those ``run`` takes; ``run`` gets the sections its positional parameters name.
         root: the project root (the folder with ``dvc.yaml``), passed as a :class:`~pathlib.Path`.
         params_file: the params file, passed as a string.
         extra: further keyword arguments ``run`` declares (``register``: ``context``).
@@ -91,7 +97,8 @@ def call_run(
         TypeError: ``run`` names a parameter that is not a params section, or ``extra``
             names a keyword ``run`` does not take (or one given otherwise).
     """
-    sections = field_names(params)
+    given_sections = params if isinstance(params, Mapping) else _sections_of(params)
+    sections = tuple(given_sections)
     taken = inspect.signature(run).parameters
     kwargs: dict[str, Any] = {}
     for name in stage_sections(run):
@@ -99,7 +106,7 @@ def call_run(
             raise TypeError(
                 f"{run.__module__}.run takes {name!r}, which is not a params section {sorted(sections)}"
             )
-        kwargs[name] = getattr(params, name)
+        kwargs[name] = given_sections[name]
     given: dict[str, Any] = {PARAMS_FILE_ARG: str(params_file), ROOT_ARG: Path(root)}
     kwargs.update({name: value for name, value in given.items() if name in taken})
     keywords = set(taken) - set(kwargs) - set(given)
@@ -111,24 +118,105 @@ def call_run(
     return run(**kwargs, **extra)
 
 
+def _sections_of(params: Any) -> dict[str, Any]:
+    return {name: getattr(params, name) for name in field_names(params)}
+
+
+def read_params_mapping(params_file: str | Path) -> dict[str, Any]:
+    """The parsed params file: a mapping of sections (not validated beyond that).
+
+    Raises:
+        FileNotFoundError: no ``params_file``.
+        ConfigError: it is not YAML, or not a mapping.
+    """
+    path = Path(params_file)
+    if not path.is_file():
+        raise FileNotFoundError(f"params file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"params must be a mapping of sections, got {type(raw).__name__}")
+    return dict(raw)
+
+
+def load_sections(params_file: str | Path, types: Mapping[str, type]) -> dict[str, Any]:
+    """The sections ``types`` names (section name -> its dataclass), read and checked from ``params_file``.
+
+    Imports no other section's module, so a stage's code deps stay its own.
+
+    Raises:
+        FileNotFoundError: no ``params_file``.
+        ConfigError: not a mapping, a section missing, or a section invalid.
+    """
+    raw = read_params_mapping(params_file)
+    check_against_schema(raw, Path(params_file).parent / SCHEMA_FILE)
+    missing = sorted(set(types) - set(raw))
+    if missing:
+        raise ConfigError(f"params section(s) {missing} missing; every section must be set in params.yaml")
+    return {name: section_from_mapping(cls, raw[name], section=name) for name, cls in types.items()}
+
+
+SCHEMA_FILE = "params.schema.json"
+
+
+def check_against_schema(raw: Mapping[str, Any], schema_file: Path) -> None:
+    """Refuse a params file that breaks the shipped JSON schema anywhere, not only in this stage's sections.
+
+    The schema (generated from every section's model; a test keeps it current) is read as data,
+    so a stage still imports only its own sections' code. It can only refuse a run, never change
+    an output, so it is not a DVC dependency. Without the file, only the stage's sections are checked.
+
+    Raises:
+        ConfigError: the first violation, named by its section and key.
+    """
+    if not schema_file.is_file():
+        return
+    import jsonschema
+
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(raw))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "params"
+        raise ConfigError(
+            f"{schema_file.parent / 'params.yaml'} does not match {schema_file.name}: {where}: {error.message}"
+        )
+
+
+def section_types(run: Callable[..., Any]) -> dict[str, type]:
+    """Section name -> the dataclass ``run`` annotates it with, for each section ``run`` takes."""
+    signature = inspect.signature(run)
+    namespace = getattr(run, "__globals__", {})
+    types: dict[str, type] = {}
+    for name in stage_sections(run):
+        annotation = signature.parameters[name].annotation
+        if isinstance(annotation, str):
+            annotation = eval(annotation, namespace)  # the module's own annotation
+        if not isinstance(annotation, type):
+            raise TypeError(f"{run.__module__}.run: section {name!r} must be annotated with its config class")
+        types[name] = annotation
+    return types
+
+
 def params_file_with(params_file: str | Path, folder: Path, **sections: Any) -> Path:
     """A params file to start a stage's command line with (another process) that holds ``sections``.
 
     ``params_file`` itself when its sections equal ``sections``; else a copy of it with
-    them, written to ``folder``.
+    them, written to ``folder``. Reads only ``sections``' own modules.
 
     Raises:
         FileNotFoundError: no ``params_file``.
-        ConfigError: it is not a valid params file.
+        ConfigError: it is not a valid params file (as far as ``sections`` go).
     """
     path = Path(params_file)
-    params = load_params(path)
-    if all(getattr(params, name) == section for name, section in sections.items()):
+    types = {name: type(section) for name, section in sections.items()}
+    if load_sections(path, types) == sections:
         return path
-    merged = {name: sections.get(name, getattr(params, name)) for name in field_names(params)}
+    raw = read_params_mapping(path)
+    raw.update({name: jsonable(_as_mapping(section)) for name, section in sections.items()})
     copy = folder / "params.yaml"
-    plain = {name: jsonable(_as_mapping(section)) for name, section in merged.items()}
-    copy.write_text(yaml.safe_dump(plain, sort_keys=False), encoding="utf-8")
+    copy.write_text(yaml.safe_dump(jsonable(raw), sort_keys=False), encoding="utf-8")
     return copy
 
 
@@ -153,10 +241,15 @@ def stage_main(module: ModuleType, argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--params", default="params.yaml", help="path to params.yaml (default: %(default)s)")
     args = parser.parse_args(argv)
+    # progress lines (INFO) of alien's loggers go to stderr; dvc repro shows them as the stage runs
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s", stream=sys.stderr)
     codes: Mapping[type[BaseException], tuple[int, str]] = getattr(module, "EXIT_CODES", {})
     try:
-        params = load_params(args.params)
-        result = call_run(module.run, params, root=Path.cwd(), params_file=args.params)
+        sections = load_sections(args.params, section_types(module.run))
+        keywords: dict[str, Any] = getattr(
+            module, "cli_keywords", dict
+        )()  # what the caller's environment tells this CLI
+        result = call_run(module.run, sections, root=Path.cwd(), params_file=args.params, **keywords)
     except tuple(codes) as exc:
         status, label = next(v for k, v in codes.items() if isinstance(exc, k))
         print(f"{name}: {label}: {exc}", file=sys.stderr)

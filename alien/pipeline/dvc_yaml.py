@@ -2,9 +2,13 @@
 
 A stage's code dependencies are complete by construction: the static import
 closure of its module within ``alien/`` — every ``import`` statement found by
-walking the syntax tree (imports inside functions and ``TYPE_CHECKING`` blocks
-included, which can only add files), plus the package ``__init__`` files that
-importing a module runs. Nothing is imported to compute it.
+walking the syntax tree (imports inside functions included, which can only add
+files; ``if TYPE_CHECKING:`` blocks left out, since Python never runs them), plus
+the package ``__init__`` files that importing a module runs. A package whose
+``__init__`` imports lazily (PEP 562 ``__getattr__``) must name its lazy imports
+in a literal ``_LAZY = {name: module}``: ``from package import name`` then counts
+``_LAZY[name]``, and ``import package`` counts them all. Nothing is imported to
+compute it.
 
 ``python -m alien.pipeline.dvc_yaml --write-dvc-yaml`` writes the file;
 ``--check`` exits 1 (and says which stage differs) when it is out of date.
@@ -22,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from alien.config import PathsConfig
+from alien.config.paths import PathsConfig
 from alien.pipeline.cli import PARAMS_FILE_ARG, field_names
 from alien.pipeline.table import PLOTS, STAGES, Output, Stage
 
@@ -43,21 +47,80 @@ def _module_file(module: str, root: Path) -> Path | None:
     return None
 
 
-def _imported(path: Path, module: str) -> set[str]:
-    """Every module name an import statement in ``path`` may load (``from m import x``: ``m`` and ``m.x``)."""
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _executable(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except the bodies of ``if TYPE_CHECKING:`` blocks."""
+    nodes, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        children = list(ast.iter_child_nodes(node))
+        if _is_type_checking(node):
+            children = [node.test, *node.orelse]  # type: ignore[attr-defined]
+        todo += children
+    return nodes
+
+
+def lazy_names(path: Path) -> dict[str, str] | None:
+    """A package ``__init__``'s ``_LAZY`` literal (name -> module), or None when it has no ``__getattr__``.
+
+    Raises:
+        ValueError: it defines ``__getattr__`` but no literal ``_LAZY`` mapping of strings.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    if not any(isinstance(n, ast.FunctionDef) and n.name == "__getattr__" for n in tree.body):
+        return None
+    for node in tree.body:
+        target: ast.expr | None = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        expr = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and target.id == "_LAZY" and expr is not None:
+            value = ast.literal_eval(expr)
+            if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+                return value
+    raise ValueError(f"{path} imports lazily (__getattr__) without a literal _LAZY mapping")
+
+
+def _imported(path: Path, module: str, root: Path) -> set[str]:
+    """Every module name an import statement in ``path`` may load (``from m import x``: ``m`` and ``m.x``,
+    or ``_LAZY[x]`` when ``m`` imports lazily; ``import m`` of a lazy package: all of its ``_LAZY``)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+    for node in _executable(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
         if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
+            for alias in node.names:
+                names.add(alias.name)
+                names.update(_lazy_targets(alias.name, None, root))
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*parent, *([base] if base else [])])
             names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                names.add(f"{base}.{alias.name}")
+                names.update(_lazy_targets(base, alias.name, root))
     return {n for n in names if n == PACKAGE or n.startswith(PACKAGE + ".")}
+
+
+def _lazy_targets(package: str, name: str | None, root: Path) -> set[str]:
+    """The modules importing ``name`` from ``package`` (None: any name) runs lazily (``_LAZY`` values
+    without a dot name a module of ``package``)."""
+    path = _module_file(package, root) if package.split(".")[0] == PACKAGE else None
+    lazy = lazy_names(path) if path is not None and path.name == "__init__.py" else None
+    if not lazy:
+        return set()
+    full = {key: value if "." in value else f"{package}.{value}" for key, value in lazy.items()}
+    if name is None or name == "*":
+        return set(full.values())
+    return {full[name]} if name in full else set()
 
 
 def import_closure(module: str, *, root: str | Path) -> list[str]:
@@ -79,7 +142,7 @@ def import_closure(module: str, *, root: str | Path) -> list[str]:
         seen[name] = path
         parts = name.split(".")
         todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages run first
-        todo += sorted(_imported(path, name))
+        todo += sorted(_imported(path, name, root))
     return sorted(p.relative_to(root).as_posix() for p in seen.values())
 
 

@@ -1,5 +1,8 @@
 """Run a stage only when DVC says its inputs changed, then record it in ``dvc.lock``.
 
+Like ``dvc repro``, a stage whose deps and params DVC has seen before (a reverted
+parameter) is restored from DVC's run-cache instead of run again.
+
 Used by the Prefect flow so that a nightly run with unchanged data and params
 does no work, and so that ``dvc repro`` after a flow run (or the other way
 round) is a no-op: both runners share one ``dvc.lock``.
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from alien.pipeline.versioning import commit_stage, stage_up_to_date
+from alien.pipeline.versioning import commit_stage, reusable
 
 DVC_PARAMS_FILE = "params.yaml"
 
@@ -35,9 +38,16 @@ class StageOutcome:
     skipped: bool
     seconds: float
     result: dict[str, Any] | None
+    restored: bool = False  # skipped because DVC's run-cache held its outputs (checked out)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stage": self.stage, "skipped": self.skipped, "seconds": self.seconds, "result": self.result}
+        return {
+            "stage": self.stage,
+            "skipped": self.skipped,
+            "seconds": self.seconds,
+            "result": self.result,
+            "restored": self.restored,
+        }
 
 
 def tracked_by_dvc(params_file: str | Path, *, root: str | Path) -> bool:
@@ -53,7 +63,8 @@ def run_incremental(
     params_file: str | Path,
     always: bool = False,
 ) -> StageOutcome:
-    """Run ``run()`` unless DVC reports ``stage`` up to date; commit the stage afterwards.
+    """Run ``run()`` unless DVC reports ``stage`` up to date or restores it from its run-cache;
+    commit the stage afterwards.
 
     Args:
         stage: the stage's name in ``dvc.yaml``.
@@ -64,8 +75,10 @@ def run_incremental(
     """
     start = time.perf_counter()
     recorded = tracked_by_dvc(params_file, root=root)
-    if recorded and not always and stage_up_to_date(stage, root=root):
-        return StageOutcome(stage, True, round(time.perf_counter() - start, 2), None)
+    reuse = reusable(stage, root=root) if recorded and not always else None
+    if reuse is not None:
+        seconds = round(time.perf_counter() - start, 2)
+        return StageOutcome(stage, True, seconds, None, restored=reuse == "restored")
     result = dict(run().to_dict())
     if recorded:
         commit_stage(stage, root=root)

@@ -5,7 +5,8 @@ message that names the problem:
 
 * params: every section and key present and in range (:func:`alien.config.load_params`);
 * data: the packaged dataset is known and fits ``data.task``, or the local file
-  exists and its header has the text and label columns;
+  exists, its header has the text and label columns, and its rows are what prepare
+  would accept (labels, at least 2 classes, enough rows per class for the splits);
 * backbone: :func:`alien.backbones.loading.check_backbone` (tokenizer present and
   not degenerate, safetensors unless ``backbone.allow_pickle``), no weights read;
 * registry: one probe with no retries — ``/health`` of an HTTP tracking server,
@@ -28,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alien.config import DataConfig, Params, RegistryConfig, load_params
+from alien.config.data import DataConfig
+from alien.config.params import Params, load_params
+from alien.config.registry import RegistryConfig
 from alien.task import get_task
 
 _PROBE_TIMEOUT_S = 3.0
@@ -46,11 +49,17 @@ class PreflightReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def check_data(data: DataConfig) -> None:
-    """The data source exists and fits the configured task and columns (headers only).
+def check_data(data: DataConfig, *, trainable: bool = False) -> None:
+    """The data source exists and fits the configured task and columns; a local file's rows load clean.
+
+    Args:
+        data: the ``data`` section.
+        trainable: also refuse a local file's rows that prepare would refuse (too few rows,
+            a class too small for the splits after ``data.max_rows``); :func:`preflight` sets it.
 
     Raises:
-        PreflightError: unknown package, wrong task, missing file or missing columns.
+        PreflightError: unknown package, wrong task, missing file or columns, or (local
+            files) rows that fetch or prepare would refuse; the message names the rows or classes.
     """
     source = data.source
     if source.startswith("package:"):
@@ -70,8 +79,28 @@ def check_data(data: DataConfig) -> None:
         if path.suffix or os.sep in source or source.startswith("."):
             raise PreflightError(f"data.source {source!r} is not an existing file or directory")
         return  # a hub dataset id: checked when fetched
-    if path.is_file() and not get_task(data.task).is_token:
-        _check_columns(path, (data.text_column, data.label_column))
+    if path.is_file():
+        if not get_task(data.task).is_token:
+            _check_columns(path, (data.text_column, data.label_column))  # headers first: the cheapest
+        _check_content(data, trainable=trainable)
+
+
+def _check_content(data: DataConfig, *, trainable: bool) -> None:
+    """A local file's rows, as the fetch stage loads them (pandas/pyarrow; seconds), clean and trainable.
+
+    The same functions as fetch and prepare: :func:`alien.data.load_source` (null or empty
+    labels and texts, fewer than 2 classes) and :func:`alien.data.trainable.select_trainable`
+    (too few rows, a class too small for ``data.*_fraction`` after ``data.max_rows``).
+    """
+    from alien.data.sources import load_source
+    from alien.data.trainable import select_trainable
+
+    try:
+        dataset = load_source(data)
+        if trainable:
+            select_trainable(dataset.records, labels=dataset.labels, data=data, source=data.source)
+    except (ValueError, FileNotFoundError) as exc:
+        raise PreflightError(f"data.source: {exc}") from None
 
 
 def _check_columns(path: Path, needed: tuple[str, ...]) -> None:
@@ -165,7 +194,7 @@ def preflight(params_path: str | Path = "params.yaml", *, registry: bool = True)
     params = load_params(params_path)
     seconds["params"] = time.perf_counter() - start
     checks: list[tuple[str, Any]] = [
-        ("data", lambda: check_data(params.data)),
+        ("data", lambda: check_data(params.data, trainable=True)),
         ("backbone", lambda: _backbone(params)),
     ]
     if registry:

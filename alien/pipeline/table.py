@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alien.config import Params
+from alien.config.params import Params
 from alien.pipeline.cli import HasToDict, call_run
 
 

@@ -49,6 +49,34 @@ def stage_up_to_date(stage: str, *, root: str | Path) -> bool:
     return not status
 
 
+def reusable(stage: str, *, root: str | Path) -> str | None:
+    """Whether ``stage`` need not run: ``"up to date"`` (as in ``dvc.lock``), ``"restored"`` or None.
+
+    ``"restored"``: it has run with these deps and params before, and its outputs were checked
+    out from DVC's run-cache — what ``dvc repro`` does before running a stage
+    (``StageCache.restore``); the stage is then committed, so ``dvc.lock`` describes the
+    restored state. None outside a DVC repo, or when neither holds (the stage must run).
+    Stages marked ``always_changed`` are never reusable. One DVC ``Repo`` for both checks.
+    """
+    if not is_dvc_repo(root):
+        return None
+    from dvc.stage.cache import RunCacheNotFoundError
+
+    with _repo(root) as repo:
+        if not repo.status(targets=[stage]):
+            return "up to date"
+        (found,) = repo.stage.collect(stage)
+        if found.always_changed:
+            return None
+        try:
+            with repo.lock:
+                repo.stage_cache.restore(found)
+        except RunCacheNotFoundError:
+            return None
+        repo.commit(stage, force=True)
+    return "restored"
+
+
 def commit_stage(stage: str, *, root: str | Path) -> None:
     """Record ``stage``'s current deps/outs in ``dvc.lock`` and the DVC cache (no-op outside DVC)."""
     if not is_dvc_repo(root):

@@ -22,7 +22,11 @@ import torch
 
 from alien.backbones.loading import load_finetuned
 from alien.calibration import Calibrator
-from alien.config import AlignConfig, BackboneConfig, CalibrationConfig, DataConfig, PathsConfig
+from alien.config.align import AlignConfig
+from alien.config.backbone import BackboneConfig
+from alien.config.calibration import CalibrationConfig
+from alien.config.data import DataConfig
+from alien.config.paths import PathsConfig
 from alien.core.abstention import AbstentionRule
 from alien.core.calibrate import fit_calibration
 from alien.core.feature_set import FeatureSet

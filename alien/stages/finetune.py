@@ -32,7 +32,10 @@ from alien.backbones.finetune import finetune as finetune_model
 from alien.backbones.loading import check_backbone, load_backbone, resolve_backbone
 from alien.backbones.plan import Device
 from alien.backbones.records import validate_records
-from alien.config import BackboneConfig, DataConfig, FinetuneConfig, PathsConfig
+from alien.config.backbone import BackboneConfig
+from alien.config.data import DataConfig
+from alien.config.finetune import FinetuneConfig
+from alien.config.paths import PathsConfig
 from alien.data.io import read_json, read_labels, read_split, write_json
 from alien.pipeline.cli import StageResult, params_file_with, stage_cli
 

@@ -21,19 +21,24 @@ second file can disagree with it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from alien.config import DataConfig, GatesConfig, PathsConfig, RegistryConfig
+from alien.config.data import DataConfig
+from alien.config.gates import GatesConfig
+from alien.config.paths import PathsConfig
+from alien.config.registry import RegistryConfig
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, read_split, write_json
 from alien.evaluation.free_baseline import FREE_SCORES
 from alien.evaluation.gates import GateReport
 from alien.evaluation.rules import FreeScores, Scored, decide
 from alien.pipeline.cli import StageResult, stage_cli
+from alien.pipeline.dvc_env import dvc_root
 from alien.stages.artifacts import TestScores
 from alien.task import get_task
 
@@ -112,9 +117,18 @@ def build_report(
 
 
 def run(
-    gates: GatesConfig, registry: RegistryConfig, data: DataConfig, paths: PathsConfig
+    gates: GatesConfig,
+    registry: RegistryConfig,
+    data: DataConfig,
+    paths: PathsConfig,
+    *,
+    registry_root: Path | None = None,
 ) -> GateStageResult:
     """Write the gate report, decided against the live registry's champion.
+
+    ``registry_root``: what a relative registry URI is relative to (default: the working
+    directory; the command line passes DVC's repository root, which under
+    ``dvc exp run --temp`` is the user's project, not the executor's folder).
 
     Raises:
         FileNotFoundError: the per-row scores are missing (run evaluate).
@@ -124,6 +138,9 @@ def run(
     from alien.tracking import resolve_tracking_uri
     from alien.tracking.champion import load_champion
 
+    if registry_root is not None:
+        uri = resolve_tracking_uri(registry.tracking_uri, root=registry_root)
+        registry = dataclasses.replace(registry, tracking_uri=uri)
     scores = TestScores.load(paths.scores)
     loaded = load_champion(registry)
     champion = None if loaded is None else (loaded[0], champion_scored(*loaded, paths, data))
@@ -142,6 +159,11 @@ def run(
         gates=out["gates"],
         champion_version=None if champion is None else champion[0],
     )
+
+
+def cli_keywords() -> dict[str, Any]:
+    """What DVC tells this stage's command line: the repository root (``$DVC_ROOT``)."""
+    return {"registry_root": dvc_root()}
 
 
 main = stage_cli(__name__)

@@ -23,11 +23,12 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from alien.config import DataConfig, PathsConfig
+from alien.config.data import DataConfig
+from alien.config.paths import PathsConfig
 from alien.data.dataset import read_raw
 from alien.data.io import atomic_directory, write_json, write_jsonl
-from alien.data.split import Example, deduplicate, select_rows, split_examples
-from alien.data.validate import check_stratifiable, min_rows_per_class, validate_records
+from alien.data.split import Example, split_examples
+from alien.data.trainable import select_trainable, split_fractions
 from alien.pipeline.cli import StageResult, stage_cli
 from alien.task import get_task
 
@@ -57,16 +58,11 @@ def run(data: DataConfig, paths: PathsConfig) -> PrepareResult:
     if not Path(paths.raw).is_file():
         raise FileNotFoundError(f"raw data not found at {paths.raw}; run the fetch stage first")
     raw = read_raw(paths.raw, task=data.task)
-    validate_records(raw.records, task=data.task, labels=raw.labels, source=str(paths.raw))
-    examples, removed, conflicts = deduplicate(raw.records, task=data.task)
-    selected = select_rows(examples, max_rows=data.max_rows, seed=data.seed, task=data.task)
-    fractions = {
-        "test": data.test_fraction,
-        "validation": data.validation_fraction,
-        "alignment": data.alignment_fraction,
-    }
+    # the same refusals as pre-flight and fetch: one implementation (alien.data.trainable)
+    selection = select_trainable(raw.records, labels=raw.labels, data=data, source=str(paths.raw))
+    selected, removed, conflicts = selection.examples, selection.duplicates_removed, selection.label_conflicts
+    fractions = split_fractions(data)
     train_fraction = 1.0 - sum(fractions.values())
-    _check_classes(selected, [*fractions.values(), train_fraction], data=data, labels=raw.labels)
     splits = split_examples(selected, seed=data.seed, fractions=fractions)
     if data.alignment_fraction == 0:
         del splits["alignment"]
@@ -103,20 +99,6 @@ def run(data: DataConfig, paths: PathsConfig) -> PrepareResult:
         raw_rows=len(raw.records),
         duplicates_removed=removed,
         label_conflicts=conflicts,
-    )
-
-
-def _check_classes(
-    selected: list[Example], fractions: list[float], *, data: DataConfig, labels: tuple[str, ...]
-) -> None:
-    """Every class has enough rows to reach every split (sequence tasks; tags are not stratified)."""
-    if get_task(data.task).is_token:
-        return
-    counts = Counter(e.record["label"] for e in selected)
-    check_stratifiable(
-        {name: counts.get(name, 0) for name in labels},
-        min_rows=min_rows_per_class(fractions),
-        context=f"{data.source} ({len(selected)} rows after de-duplication and max_rows={data.max_rows})",
     )
 
 

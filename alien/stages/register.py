@@ -20,28 +20,33 @@ full new one (an interrupted commit is finished by the next run).
 Its inputs are declared: the ``registry`` section, ``data.source`` and ``backbone.name``
 (what the run and the version are named after), the project ``root``, and the flow's
 :class:`~alien.tracking.run_context.FlowContext` when a flow runs it. The params file
-is logged as it is, as the run's record; nothing is read from it.
+is logged as it is, as the run's record; nothing is read from it. Under ``dvc exp run``
+its command line (:func:`cli_keywords`) passes what DVC set: the experiment's name
+(``experiment``: never promoted, see :mod:`alien.tracking.outcome`) and the repository
+root (``registry_root``: a relative registry URI means the user's registry even in a
+``--temp`` executor's folder).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alien.config import BackboneConfig, DataConfig, PathsConfig, RegistryConfig
+from alien.config.backbone import BackboneConfig
+from alien.config.data import DataConfig
+from alien.config.paths import PathsConfig
+from alien.config.registry import RegistryConfig
 from alien.data.io import write_json
-from alien.evaluation.gates import GateReport
+from alien.evaluation.summary import outcome_headline
 from alien.pipeline.cli import StageResult, stage_cli
-from alien.stages.artifacts import (
-    data_version,
-    read_finetune_metrics,
-    read_gate_report,
-    read_grid,
-    read_metrics,
-)
+from alien.pipeline.dvc_env import dvc_experiment, dvc_root
+from alien.stages.artifacts import RegisterInputs, read_register_inputs
 from alien.tracking.execution import Decision, Execution, log_and_register
 from alien.tracking.lock import RegistryBusyError
+from alien.tracking.outcome import decision, effective_registry, leftover_experiment_warning, record_outcome
 from alien.tracking.registry import Registry
 from alien.tracking.run_context import FlowContext
 from alien.tracking.setup import RegistryUnavailableError, Tracking, configure_tracking, run_environment
@@ -51,6 +56,7 @@ if TYPE_CHECKING:
     from alien.tracking.registration import Registration
 
 LOCK_TIMEOUT_S = 600.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,7 @@ class RegisterResult(StageResult):
     champion after it (they differ only when ``promoted``); ``champion_at_gate`` the
     one the gate compared with. ``reused``: an earlier attempt with the same
     ``token`` had registered ``version``. ``recovered``: what this run repaired first.
+    ``experiment``: the ``dvc exp run`` it ran as (never promoted).
     """
 
     run_id: str | None
@@ -78,59 +85,7 @@ class RegisterResult(StageResult):
     reused: bool = False
     pinned: str | None = None
     recovered: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Inputs:
-    """Everything ``register`` reads from the earlier stages, checked."""
-
-    deployable: Path
-    metrics: dict[str, Any]
-    gate_report: GateReport
-    data_version: dict[str, str]
-    grid: dict[str, Any] | None
-    finetune_metrics: dict[str, Any] | None
-
-
-def load_inputs(paths: PathsConfig, *, root: Path) -> _Inputs:
-    """Read and check everything ``register`` needs from the earlier stages, without touching MLflow.
-
-    Raises:
-        FileNotFoundError: the deployable folder, metrics, gate report or raw data is missing.
-        ValueError: a file has the wrong content (the message names the file and the key).
-    """
-    from alien.core.deployable import CONFIG_FILE
-
-    deployable = root / paths.deployable
-    if not (deployable / CONFIG_FILE).is_file():
-        raise FileNotFoundError(
-            f"deployable model folder {deployable} is missing or has no {CONFIG_FILE}; "
-            "run the align stage first"
-        )
-    metrics = read_metrics(paths, root=root)
-    gate_report = read_gate_report(paths, root=root)
-    return _Inputs(
-        deployable,
-        metrics,
-        gate_report,
-        data_version(paths.raw, root=root),
-        read_grid(paths, root=root),
-        read_finetune_metrics(paths, root=root),
-    )
-
-
-def decision(gate_report: GateReport, cfg: RegistryConfig) -> Decision:
-    """Whether to promote (gate passed, production mode, ``registry.promote``), and why or why not."""
-    compared = None if gate_report.champion is None else gate_report.champion.version
-    passed = gate_report.passed
-    if cfg.mode != "production":
-        why = "registry.mode is 'experiment': registered as an experiment version, no alias moved"
-        return Decision(False, why, compared, passed)
-    if not passed:
-        return Decision(False, "gate failed: registered as challenger only", compared, passed)
-    if not cfg.promote:
-        return Decision(False, "registry.promote is false: registered as challenger only", compared, passed)
-    return Decision(True, "gate passed: promoted to champion", compared, passed)
+    experiment: str | None = None
 
 
 def _pipeline_outputs(paths: PathsConfig) -> tuple[str, ...]:
@@ -141,7 +96,7 @@ def _pipeline_outputs(paths: PathsConfig) -> tuple[str, ...]:
 
 
 def _execution(
-    inputs: _Inputs,
+    inputs: RegisterInputs,
     token: str,
     paths: PathsConfig,
     *,
@@ -200,6 +155,8 @@ def run(
     root: Path,
     params_file: str | Path = "params.yaml",
     context: FlowContext | None = None,
+    experiment: str | None = None,
+    registry_root: Path | None = None,
 ) -> RegisterResult:
     """Log the run and register the model once; promote it if the gate passed and nothing changed since.
 
@@ -212,6 +169,8 @@ def run(
         root: the project root (``paths.*``, ``dvc.lock``, git, a relative sqlite URI).
         params_file: ``params.yaml``, logged as flattened params and as an artifact.
         context: the flow's stage seconds and run (``None`` under ``dvc repro``).
+        experiment: the ``dvc exp run``'s name (``DVC_EXP_NAME``): registered, never promoted.
+        registry_root: what a relative registry URI is relative to (default ``root``).
 
     Returns:
         The :class:`RegisterResult` (also written to ``paths.registration``).
@@ -224,7 +183,11 @@ def run(
     from alien.tracking.registration import registration_token
 
     root = Path(root)
-    inputs = load_inputs(paths, root=root)
+    warning = leftover_experiment_warning(registry, experiment)
+    if warning:
+        log.warning("WARNING: %s", warning)
+    registry = effective_registry(registry, experiment)
+    inputs = read_register_inputs(paths, root=root)
     token = registration_token(
         inputs.deployable, inputs.data_version, model_name=registry.model_name, mode=registry.mode
     )
@@ -237,17 +200,34 @@ def run(
         names=(data.source, backbone.name),
         context=context,
     )
-    chosen = decision(inputs.gate_report, registry)
+    chosen = decision(inputs.gate_report, registry, experiment=experiment)
     with run_environment():
-        tracking = configure_tracking(registry, root=root)
+        tracking = configure_tracking(registry, root=root if registry_root is None else registry_root)
         reg = Registry(tracking.client, registry.model_name, tracking.uri, registry.mode, registry.experiment)
-        with reg.lock(timeout=LOCK_TIMEOUT_S):
-            recovery = reg.recover(token=token)
-            run_id, registration = _registered(reg, tracking, execution, chosen)
-            result = _result(
-                reg, registry, tracking.uri, token, chosen, registration, run_id=run_id, recovery=recovery
-            )
-            write_json(root / paths.registration, result.to_dict())
+        return _locked(reg, tracking, execution, chosen, registry, experiment, root / paths.registration)
+
+
+def _locked(
+    reg: Registry,
+    tracking: Tracking,
+    execution: Execution,
+    chosen: Decision,
+    cfg: RegistryConfig,
+    experiment: str | None,
+    out: Path,
+) -> RegisterResult:
+    """Under the registry lock: recover, register (or reuse), record the outcome, write it to ``out``."""
+    with reg.lock(timeout=LOCK_TIMEOUT_S):
+        recovery = reg.recover(token=execution.token)
+        run_id, registration = _registered(reg, tracking, execution, chosen)
+        result = _result(
+            reg, cfg, tracking.uri, execution.token, chosen, registration, run_id=run_id, recovery=recovery
+        )
+        result = dataclasses.replace(result, experiment=experiment)
+        record_outcome(
+            reg, result.version, run_id, headline=outcome_headline(result.to_dict()), experiment=experiment
+        )
+        write_json(out, result.to_dict())
     return result
 
 
@@ -287,6 +267,11 @@ def _recovered(recovery: Recovery) -> list[str]:
     notes = [f"finished an interrupted {recovery.finished!r} change"] if recovery.finished else []
     notes += [f"deleted orphaned pending version {v}" for v in recovery.deleted]
     return notes + [f"ended abandoned run {r.run_id} FAILED: {r.reason}" for r in recovery.ended]
+
+
+def cli_keywords() -> dict[str, Any]:
+    """What DVC tells this stage's command line: the experiment's name and the repository root."""
+    return {"experiment": dvc_experiment(), "registry_root": dvc_root()}
 
 
 # `python -m alien.stages.register`: exit 3 when the registry is down or busy (2 for bad input).

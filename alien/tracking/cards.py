@@ -3,7 +3,9 @@
 A version's description is its model card (up to 5000 characters, so never part of a
 journal plan). Its status block says what the version is *now* — champion, pinned,
 rolled back, re-judged by the gate — and is rewritten from the live aliases and
-tags after every change and every recovery; rewriting it twice changes nothing.
+tags after every change and every recovery; rewriting it twice changes nothing. It
+opens with the outcome of the version's last registration (``alien.outcome``: promoted;
+not promoted because …; registered as challenger because …), then what it is now.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from alien.tracking.names import (
     TAG_GATE_PASSED,
     TAG_GATE_REPORT,
     TAG_INELIGIBLE,
+    TAG_OUTCOME,
     TAG_PENDING,
 )
 
 if TYPE_CHECKING:
     from alien.tracking.store import Store
+
+MAX_OUTCOME = 400  # characters of the last registration's outcome a card's status block shows
 
 
 def role_of(version: str, aliases: dict[str, str], tags: dict[str, str], pin: dict[str, Any] | None) -> str:
@@ -41,7 +46,11 @@ def role_of(version: str, aliases: dict[str, str], tags: dict[str, str], pin: di
         parts.append(f"not eligible for promotion — {tags.get(TAG_INELIGIBLE, 'marked')}")
     elif aliases.get(CHAMPION) != version:
         parts.append("eligible for promotion" if aliases.get(CHALLENGER) == version else "not the champion")
-    return "; ".join(parts)
+    now_ = "; ".join(parts)
+    outcome = tags.get(TAG_OUTCOME, "")
+    if len(outcome) > MAX_OUTCOME:  # the description (card + status) must stay under MLflow's 5000
+        outcome = outcome[: MAX_OUTCOME - 1] + "…"
+    return f"last registration: {outcome} — now: {now_}" if outcome else now_
 
 
 def refresh_cards(store: Store, versions: list[str]) -> None:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alien.config import RegistryConfig
+from alien.config.registry import RegistryConfig
 from alien.tracking.names import CHAMPION, TAG_PENDING
 from alien.tracking.setup import missing_store, pointed_at, resolve_tracking_uri
 from alien.tracking.store import Store

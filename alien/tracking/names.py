@@ -31,6 +31,8 @@ TAG_OWNER = "alien.owner"  # host:pid of the process that began the version (als
 TAG_OWNER_STARTED = "alien.owner_started"  # that process's start time, epoch s (defeats pid reuse)
 TAG_PENDING_SINCE = "alien.pending_since"
 TAG_MODE = "alien.mode"
+TAG_DVC_EXPERIMENT = "alien.dvc_experiment"  # the `dvc exp run` that registered it (also a run tag)
+TAG_OUTCOME = "alien.outcome"  # the last registration's headline (promoted / not promoted because …)
 TAG_RUN_ID = "run_id"
 
 # -- version tags: the lifecycle -------------------------------------------------------------------

@@ -34,6 +34,7 @@ from packaging.requirements import Requirement
 import alien
 from alien.serving import BatchedPredictor, BatcherClosedError, BatchingOptions, QueueFullError
 from alien.task import get_task
+from alien.tracking.prediction_log import log_from_env, log_response
 from alien.tracking.pyfunc_io import (
     ENTITIES_COLUMN,
     MODEL_VERSION_COLUMN,
@@ -85,6 +86,7 @@ class AlienPyfuncModel(PythonModel):
         self.model_version: str | None = None
         self._predictor: BatchedPredictor | None = None
         self._lock = threading.Lock()
+        self.prediction_log: Any = None  # alien.tracking.prediction_log: ALIEN_MONITOR_LOG
 
     @property
     def batch_size(self) -> int:
@@ -98,6 +100,7 @@ class AlienPyfuncModel(PythonModel):
         deployable = context.artifacts[ARTIFACT_KEY]
         self.classifier = AlienClassifier.load(deployable)
         self.model_name, self.model_version = self._registered(deployable)
+        self.prediction_log = log_from_env()
         options = self.config.options if self.config.batching else "off"
         log.info("serving %s version %s; batching %s", self.model_name, self.model_version, options)
 
@@ -153,6 +156,9 @@ class AlienPyfuncModel(PythonModel):
         A hook for what follows an answer (prediction logging: ``model_name`` and
         ``model_version`` are attributes, and a column of ``frame``).
         """
+        if self.prediction_log is not None:
+            kw = {"model_name": self.model_name, "model_version": self.model_version}
+            return log_response(self.prediction_log, texts, frame, **kw)
         return frame
 
     def _engine(self) -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alien.assets.environ import scoped_environ
-from alien.config import RegistryConfig
+from alien.config.registry import RegistryConfig
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

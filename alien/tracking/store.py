@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from mlflow.entities import Run
     from mlflow.entities.model_registry import ModelVersion
 
-    from alien.config import RegistryConfig
+    from alien.config.registry import RegistryConfig
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,9 @@ def test_the_flow_iterates_the_table_and_passes_register_its_context(prefect_har
         def run_stage(p: Any, params_path: str, root: str, extra: Any = None) -> dict[str, Any]:
             calls.append((name, extra))
             result = {"version": "3"} if name == "register" else {}
+            if name == "register":  # the headline is read from the file register writes
+                (Path(root) / "reports").mkdir(exist_ok=True)
+                (Path(root) / "reports/registration.json").write_text('{"version": "3"}')
             seconds = float(ORDER.index(name) + 1)
             return {"stage": name, "skipped": False, "seconds": seconds, "result": result}
 
@@ -45,6 +48,7 @@ def test_the_flow_iterates_the_table_and_passes_register_its_context(prefect_har
     monkeypatch.setattr(module, "version_data_task", version_data)
     monkeypatch.setattr(module, "registry_state_task", registry_state)
     monkeypatch.setattr(module, "render_run_summary", lambda *args, **kwargs: "summary")
+    monkeypatch.setattr(module, "outcome_headline", lambda registration: f"v{registration['version']}")
     # no artifact in the session's Prefect database (the lifecycle test counts them)
     monkeypatch.setattr(
         module, "create_markdown_artifact", lambda **kwargs: calls.append(("artifact", kwargs))

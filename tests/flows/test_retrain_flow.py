@@ -79,6 +79,8 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert _registry(project) == ([1], {"champion": "1", "challenger": "1"})
     assert "Gate verdict: PASSED" in first["summary"]
     assert "version 1 is the champion" in first["summary"]
+    assert first["outcome"] == "promoted: version 1 is @champion · gate verdict: PASSED"
+    assert first["summary"].splitlines()[2] == f"**Registry: {first['outcome']}**"
     assert first["registry"] == {
         "champion": "1",
         "version": "1",
@@ -111,6 +113,9 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
         "register": "Completed",
     }
     assert _registry(project)[0] == [1]
+    # issue 17 item 4: the gate passed again, but nothing was promoted, and the headline says why
+    assert again["outcome"].startswith("not promoted (version 1) because this model and data are already")
+    assert again["outcome"].endswith("gate verdict: PASSED")
     assert sorted(_summaries()) == sorted([first["summary"], again["summary"]])  # one key, a version per run
 
     # 3. the same model under a stricter gate fails it: nothing new is registered (the deployable
@@ -155,17 +160,24 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert nightly["registry"]["champion"] == "1" and nightly["registry"]["version"] == "2"
     assert "`models:/alien-classifier@champion` = version 1" in nightly["summary"]
     assert "version 2 is not the champion" in nightly["summary"]
+    assert (
+        nightly["outcome"].startswith("not promoted (version 2) because")
+        and "not eligible" in nightly["outcome"]
+    )
+    assert f"**Registry: {nightly['outcome']}**" in nightly["summary"]
 
     # 6. predict with the champion from the registry == the in-process model it came from
     assert cli(["rollback", "--reason", "again"]) == 2  # nothing further back: a clear error, no change
     assert _registry(project)[1]["champion"] == "1"
     import mlflow
 
-    mlflow.set_tracking_uri(f"sqlite:///{project / 'mlflow.db'}")
+    from alien.tracking.setup import pointed_at
+
     texts = pd.read_csv(project / "tiny.csv")["text"].head(7).tolist()
-    served = mlflow.pyfunc.load_model("models:/alien-classifier@champion").predict(
-        pd.DataFrame({"text": texts})
-    )
+    with pointed_at(f"sqlite:///{project / 'mlflow.db'}"):  # set and restored: no leak into later tests
+        served = mlflow.pyfunc.load_model("models:/alien-classifier@champion").predict(
+            pd.DataFrame({"text": texts})
+        )
     from alien.config import load_params
     from alien.tracking.champion import load_champion
 

@@ -109,3 +109,25 @@ def test_module_exits_with_the_status(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "fetch: invalid params: data.max_rows: input should be greater than or equal to 10" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("rows", "named"),
+    [
+        (5, r"5 rows after de-duplication .* too few rows"),  # issue 17: 5 rows replaced data/raw
+        (41, r"class\(es\) \{'odd': 1\} .* fewer than 14 rows"),  # a class too small for the splits
+    ],
+)
+def test_a_source_that_cannot_train_never_replaces_the_raw_data(
+    tmp_path: Path, rows: int, named: str
+) -> None:
+    good = csv_source(tmp_path / "good.csv", n=40)
+    paths = PathsConfig(raw=str(tmp_path / "raw" / "data.jsonl"))
+    fetch.run(DataConfig(source=str(good)), paths)
+    versioned = {p.name: p.read_bytes() for p in (tmp_path / "raw").iterdir()}
+    bad = csv_source(tmp_path / "bad.csv", n=rows)
+    if rows == 41:
+        bad.write_text(bad.read_text().replace("review 40,0", "review 40,odd"))
+    with pytest.raises(ValueError, match=named):
+        fetch.run(DataConfig(source=str(bad)), paths)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "raw").iterdir()} == versioned

@@ -114,3 +114,47 @@ def test_bad_params_stop_the_pipeline_before_anything_changes(tmp_path):
     assert "learning_rate" in done.stdout + done.stderr
     assert not (root / "data/prepared").exists()
     assert not (root / "mlflow.db").exists()
+
+
+def _readme_experiment_command() -> list[str]:
+    """The experiment command exactly as README.md gives it (its comment dropped)."""
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [line] = [line for line in readme.splitlines() if line.startswith("dvc exp run")]
+    return shlex.split(line.split("#", 1)[0])
+
+
+def test_the_readme_experiment_command_changes_neither_params_nor_production(repro_project):
+    # issue 17 item 1: `dvc exp run --set-param registry.mode=experiment` left params.yaml in
+    # experiment mode (and rewritten), so every later production run silently never promoted
+    from mlflow import MlflowClient
+
+    root = repro_project
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["registry"]["tracking_uri"] = (
+        "sqlite:///mlflow.db"  # relative, as shipped: the executor is elsewhere
+    )
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with (root / ".gitignore").open("a") as ignore:  # the registry is the user's, never committed
+        ignore.write("/mlflow.db\n/mlartifacts/\n/dvc-remote/\n__pycache__/\n")
+    for git in (["add", "-A"], ["commit", "-qm", "baseline"]):
+        subprocess.run(["git", *git], cwd=root, check=True, capture_output=True)
+    before = (root / "params.yaml").read_bytes()
+    client = MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}")
+    name = params["registry"]["model_name"]
+    aliases = dict(client.get_registered_model(name).aliases)
+    versions = {v.version for v in client.search_model_versions(f"name='{name}'")}
+
+    command = _readme_experiment_command()
+    assert command[:4] == ["dvc", "exp", "run", "--temp"] and "registry.mode=experiment" not in command
+    done = _dvc(root, *command[1:])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+    assert (root / "params.yaml").read_bytes() == before  # byte-identical, in the workspace and in git
+    assert subprocess.run(["git", "diff", "--quiet", "params.yaml"], cwd=root).returncode == 0
+    assert dict(client.get_registered_model(name).aliases) == aliases  # @champion did not move
+    [new] = [v for v in client.search_model_versions(f"name='{name}'") if v.version not in versions]
+    assert new.tags["alien.dvc_experiment"] and new.tags["alien.eligible"] == "false"
+    assert new.version not in aliases.values()  # the experiment's version has no alias at all
+    assert not list(root.glob(".dvc/tmp/exps/**/mlflow.db"))  # registered into the user's registry

@@ -67,6 +67,18 @@ def _fail(monkeypatch, method: str, *, when=lambda *args: True, times: int = 1) 
     monkeypatch.setattr(MlflowClient, method, faulty)
 
 
+def _headline(paths) -> str:
+    """The outcome headline, from the one place the reason is recorded (``paths.registration``)."""
+    from alien.evaluation.summary import outcome_headline
+
+    return outcome_headline(json.loads(Path(paths.registration).read_text()))
+
+
+def _card_status(version: str) -> str:
+    card = _registry().model_version(version).description
+    return card.split("**Registry status:** ", 1)[1].split("\n", 1)[0]
+
+
 def _run_status(run_id: str) -> str:
     return _registry().client.get_run(run_id).info.status
 
@@ -234,6 +246,10 @@ def test_a_pinned_champion_is_not_replaced_and_the_registration_says_so(workspac
     result = run_register(CFG, workspace)
     assert (result.promoted, result.pinned, result.champion_version) == (False, "1", "1")
     assert "pinned" in result.reason and "alien unpin" in result.reason
+    headline = _headline(workspace)  # issue 17 item 4: the gate passed, yet nothing was promoted
+    assert headline.startswith("registered as challenger (version 3) because champion v1 is pinned")
+    assert headline.endswith("gate verdict: PASSED")
+    assert _card_status("3").startswith(f"last registration: {headline} — now: aliases: @challenger")
     _registry().unpin(reason="fixed upstream")
     _new_data(workspace, "fourth film")
     after = run_register(CFG, workspace)
@@ -348,6 +364,74 @@ def test_the_nightly_run_after_a_rollback_keeps_it(workspace) -> None:
     )
     assert "not eligible" in nightly.reason and "v2 is wrong" in nightly.reason
     assert _state() == ({"1", "2"}, {"champion": "1", "challenger": "2", "rolled-back": "2"})
+    headline = _headline(workspace)  # issue 17 item 4: rolled back, so not promoted though the gate passed
+    assert headline.startswith("not promoted (version 2) because this model and data are already registered")
+    assert "not eligible for promotion" in headline and headline.endswith("gate verdict: PASSED")
+    assert _card_status("2").startswith(f"last registration: {headline} — now: ")
+
+
+def test_a_rerun_of_the_champion_says_already_registered_in_the_summary_card_and_file(workspace) -> None:
+    from alien.evaluation.summary import render_run_summary
+
+    assert run_register(CFG, workspace).promoted
+    assert _headline(workspace) == "promoted: version 1 is @champion · gate verdict: PASSED"
+    again = run_register(CFG, workspace)
+    assert (again.reused, again.promoted) == (True, False)
+    headline = _headline(workspace)
+    assert headline.startswith("not promoted (version 1) because this model and data are already registered")
+    assert _card_status("1").startswith(
+        f"last registration: {headline} — now: aliases: @challenger, @champion"
+    )
+    state = {"champion": "1", "version": "1", "aliases": ["champion"], "tracking_uri": "sqlite:///x.db"}
+    summary = render_run_summary(workspace, stages=[], data_version={}, registry=state, model_name=MODEL_NAME)
+    assert summary.splitlines()[2] == f"**Registry: {headline}**"
+    assert "Gate verdict: PASSED — eligible for promotion" in summary  # next to it, not instead of it
+
+
+def _run_as(workspace, cfg: RegistryConfig, **keywords):
+    from alien.config import BackboneConfig, DataConfig
+
+    data, backbone = DataConfig(source="package:trec"), BackboneConfig(name="package:minilm")
+    return register.run(cfg, data, backbone, workspace, root=Path.cwd(), **keywords)
+
+
+def test_a_dvc_experiment_registers_under_its_name_and_never_promotes(workspace, tmp_path) -> None:
+    # issue 17 item 1: `dvc exp run` sets DVC_EXP_NAME; the CLI passes it as `experiment=`
+    result = _run_as(workspace, CFG, experiment="ritzy-oafs", registry_root=tmp_path)
+    assert (result.promoted, result.mode, result.experiment, result.champion_version) == (
+        False,
+        "experiment",
+        "ritzy-oafs",
+        None,
+    )
+    registry = _registry()
+    assert registry.aliases() == {}
+    tags = registry.model_version(result.version).tags
+    assert (tags["alien.dvc_experiment"], tags["alien.eligible"]) == ("ritzy-oafs", "false")
+    assert registry.client.get_run(result.run_id).data.tags["alien.dvc_experiment"] == "ritzy-oafs"
+    assert _headline(workspace).startswith("not promoted (version 1) because it ran as DVC experiment")
+
+
+def test_cli_passes_what_dvc_set(workspace, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("DVC_EXP_NAME", "tidy-exp")
+    monkeypatch.setenv("DVC_ROOT", str(Path.cwd()))
+    assert register.main(["--params", "params.yaml"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["experiment"], out["promoted"], out["mode"]) == ("tidy-exp", False, "experiment")
+    assert _registry().aliases() == {}
+
+
+def test_params_left_in_experiment_mode_are_reported_loudly(workspace, caplog) -> None:
+    from alien.evaluation.summary import experiment_warning
+
+    leftover = RegistryConfig(**{**vars(CFG), "mode": "experiment"})
+    with caplog.at_level("WARNING", logger="alien.stages.register"):
+        result = _run_as(workspace, leftover)
+    assert any("not a `dvc exp run`" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert result.experiment is None and not result.promoted
+    registration = json.loads(Path(workspace.registration).read_text())
+    assert "registry.mode is 'experiment' in params.yaml" in _headline(workspace)
+    assert (experiment_warning(registration) or "").startswith("WARNING: params.yaml has registry.mode")
 
 
 def test_the_flow_context_reaches_the_run_and_the_card_and_no_uri_stays_changed(workspace) -> None:

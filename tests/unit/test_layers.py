@@ -48,9 +48,11 @@ ALLOWED: dict[str, set[str]] = {
         "metrics",
         "calibration",
         "serving",
+        "monitoring",  # the served model appends to the prediction log; monitor metrics go to MLflow
     },
     # the machinery around the stages; it names the stages by module name only, never imports them
-    "pipeline": {"task", "assets", "config", "backbones", "tracking"},
+    # (data: pre-flight refuses what prepare would, with alien.data.trainable — one implementation)
+    "pipeline": {"task", "assets", "config", "backbones", "tracking", "data"},
     "stages": {
         "task",
         "assets",

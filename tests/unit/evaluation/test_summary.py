@@ -10,7 +10,7 @@ import pytest
 
 from alien.config import load_params
 from alien.evaluation.gates import GateReport, GateResult
-from alien.evaluation.summary import render_run_summary
+from alien.evaluation.summary import experiment_warning, outcome_headline, render_run_summary
 
 SHIPPED = load_params(Path(__file__).resolve().parents[3] / "params.yaml")
 STAGES = [
@@ -21,7 +21,11 @@ URI = "sqlite:////srv/mlflow.db"
 
 
 def _paths(tmp_path):
-    return replace(SHIPPED.paths, gate_report=str(tmp_path / "gate.json"))
+    return replace(
+        SHIPPED.paths,
+        gate_report=str(tmp_path / "gate.json"),
+        registration=str(tmp_path / "registration.json"),
+    )
 
 
 def _write_report(tmp_path, *, passed: bool, champion: str | None) -> None:
@@ -117,3 +121,65 @@ def test_registry_state_must_have_every_key(tmp_path):
             model_name="m",
             registry={"champion": None, "version": None, "aliases": []},
         )
+
+
+# issue 17 item 4: one outcome headline, from the register stage's result, the gate verdict beside it
+REGISTERED = {"version": "7", "promoted": False, "gate_passed": True, "mode": "production", "reused": False}
+
+
+@pytest.mark.parametrize(
+    ("registration", "expected"),
+    [
+        (
+            {**REGISTERED, "promoted": True, "reason": "gate passed: promoted to champion"},
+            "promoted: version 7 is @champion · gate verdict: PASSED",
+        ),
+        (
+            {**REGISTERED, "reason": "champion v3 is pinned since t by a (rollback: bad)"},
+            "registered as challenger (version 7) because champion v3 is pinned since t by a (rollback: bad)"
+            " · gate verdict: PASSED",
+        ),
+        (
+            {**REGISTERED, "gate_passed": False, "reason": "gate failed"},
+            "registered as challenger (version 7) because gate failed · gate verdict: FAILED",
+        ),
+        (
+            {
+                **REGISTERED,
+                "reused": True,
+                "reason": "this model and data are already registered as version 7",
+            },
+            "not promoted (version 7) because this model and data are already registered as version 7"
+            " · gate verdict: PASSED",
+        ),
+        (
+            {**REGISTERED, "mode": "experiment", "reason": "it ran as DVC experiment 'x'"},
+            "not promoted (version 7) because it ran as DVC experiment 'x' · gate verdict: PASSED",
+        ),
+    ],
+)
+def test_outcome_headline_says_what_happened_to_the_registry(registration, expected):
+    assert outcome_headline(registration) == expected
+
+
+def test_the_summary_opens_with_the_outcome_and_keeps_the_verdict_beside_it(tmp_path):
+    _write_report(tmp_path, passed=True, champion="3")
+    pinned = {**REGISTERED, "reason": "champion v3 is pinned since t by a (rollback: bad)"}
+    (tmp_path / "registration.json").write_text(json.dumps(pinned))
+    text = _summary(tmp_path, champion="3", version="7", aliases=["challenger"])
+    assert text.splitlines()[2] == f"**Registry: {outcome_headline(pinned)}**"
+    assert "Gate verdict: PASSED — eligible for promotion" in text
+    assert "WARNING" not in text
+
+
+def test_params_left_in_experiment_mode_warn_in_the_summary(tmp_path):
+    leftover = {**REGISTERED, "mode": "experiment", "experiment": None, "reason": "registry.mode is ..."}
+    (tmp_path / "registration.json").write_text(json.dumps(leftover))
+    text = _summary(tmp_path, champion=None, version="7", aliases=[])
+    assert f"**{experiment_warning(leftover)}**" in text and "WARNING: params.yaml has registry.mode" in text
+    assert experiment_warning({**leftover, "experiment": "ritzy-oafs"}) is None  # a real `dvc exp run`
+
+
+def test_an_incomplete_registration_result_is_refused():
+    with pytest.raises(ValueError, match="lacks \\['reason'\\]"):
+        outcome_headline({"version": "1", "promoted": False, "gate_passed": True})

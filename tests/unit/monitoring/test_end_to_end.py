@@ -24,10 +24,17 @@ def _stream(log: PredictionLog, rng: np.random.Generator, u: np.ndarray) -> dict
     predicted = rng.choice(NAMES, size=u.size)
     wrong = rng.uniform(size=u.size) < u
     rows = [
-        {"model_name": "clf", "model_version": "9", "label": str(p), "u": float(x), "raw_uncertainty": float(x),
-         "abstain": bool(x > 0.5), "text": f"row {i}"}
+        {
+            "model_name": "clf",
+            "model_version": "9",
+            "label": str(p),
+            "u": float(x),
+            "raw_uncertainty": float(x),
+            "abstain": bool(x > 0.5),
+            "text": f"row {i}",
+        }
         for i, (p, x) in enumerate(zip(predicted, u, strict=True))
-    ]  # fmt: skip
+    ]
     truth = [NAMES[1 - NAMES.index(str(p))] if w else str(p) for p, w in zip(predicted, wrong, strict=True)]
     return dict(zip(log.append(rows), truth, strict=True))
 

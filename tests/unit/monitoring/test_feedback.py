@@ -14,10 +14,17 @@ NAMES = ("neg", "pos")
 
 def _logged(directory: Path, n: int = 3) -> list[str]:
     rows = [
-        {"model_name": "m", "model_version": "1", "label": "pos", "u": 0.2,
-         "raw_uncertainty": 0.3, "abstain": False, "text": f"t{i}"}
+        {
+            "model_name": "m",
+            "model_version": "1",
+            "label": "pos",
+            "u": 0.2,
+            "raw_uncertainty": 0.3,
+            "abstain": False,
+            "text": f"t{i}",
+        }
         for i in range(n)
-    ]  # fmt: skip
+    ]
     return PredictionLog(directory).append(rows)
 
 
@@ -86,9 +93,18 @@ def test_nothing_to_attach_writes_nothing(tmp_path: Path) -> None:
 def test_the_log_object_attaches_through_the_same_checks(tmp_path: Path) -> None:
     log = PredictionLog(tmp_path, writer="srv")
     [rid] = log.append(
-        [{"model_name": "m", "model_version": "1", "label": "pos", "u": 0.2, "raw_uncertainty": 0.3,
-          "abstain": False, "text": "t"}]
-    )  # fmt: skip
+        [
+            {
+                "model_name": "m",
+                "model_version": "1",
+                "label": "pos",
+                "u": 0.2,
+                "raw_uncertainty": 0.3,
+                "abstain": False,
+                "text": "t",
+            }
+        ]
+    )
     with pytest.raises(ValueError, match="unknown request id"):
         log.attach_labels({"x" * 32: "pos"}, label_names=NAMES)
     assert log.attach_labels({rid: "neg"}, label_names=NAMES) == 1

@@ -20,10 +20,15 @@ from alien.monitoring.schema import LOG_COLUMNS, LogStore, text_sha256
 
 def _row(i: int, **extra: object) -> dict[str, object]:
     return {
-        "model_name": "clf", "model_version": "7", "label": "pos" if i % 2 else "neg",
-        "u": (i % 100) / 100, "raw_uncertainty": ((i * 7) % 100) / 100, "abstain": i % 3 == 0,
-        "text": f"text number {i}", **extra,
-    }  # fmt: skip
+        "model_name": "clf",
+        "model_version": "7",
+        "label": "pos" if i % 2 else "neg",
+        "u": (i % 100) / 100,
+        "raw_uncertainty": ((i * 7) % 100) / 100,
+        "abstain": i % 3 == 0,
+        "text": f"text number {i}",
+        **extra,
+    }
 
 
 def test_rows_read_back_equal_what_was_appended(tmp_path: Path) -> None:
@@ -184,9 +189,15 @@ def test_writer_names_must_be_plain_file_names(tmp_path: Path) -> None:
 
 def test_rows_from_the_served_frame(tmp_path: Path) -> None:
     served = pd.DataFrame(
-        {"label": ["a", "b"], "label_id": [0, 1], "probabilities": [[0.9, 0.1], [0.2, 0.8]],
-         "uncertainty": [0.1, 0.3], "raw_uncertainty": [0.2, 0.4], "abstain": [False, True]}
-    )  # fmt: skip
+        {
+            "label": ["a", "b"],
+            "label_id": [0, 1],
+            "probabilities": [[0.9, 0.1], [0.2, 0.8]],
+            "uncertainty": [0.1, 0.3],
+            "raw_uncertainty": [0.2, 0.4],
+            "abstain": [False, True],
+        }
+    )
     rows = rows_from_frame(served, ["x", "y"], model_name="m", model_version="2")
     ids = PredictionLog(tmp_path).append(rows)
     frame = read_log(tmp_path)

@@ -19,9 +19,14 @@ from alien.monitoring.schema import (
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ROW = {
-    "model_name": "m", "model_version": "3", "label": "pos", "u": 0.25,
-    "raw_uncertainty": 0.4, "abstain": False, "text": "great film",
-}  # fmt: skip
+    "model_name": "m",
+    "model_version": "3",
+    "label": "pos",
+    "u": 0.25,
+    "raw_uncertainty": 0.4,
+    "abstain": False,
+    "text": "great film",
+}
 
 
 def _table_columns(name: str) -> list[str]:

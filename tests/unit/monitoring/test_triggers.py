@@ -20,9 +20,17 @@ ONLY_LABELS = RetrainPolicy(
 
 def _report(**fields: object) -> WindowReport:
     base = WindowReport(
-        model_version="3", window="rows 0-199", index=0, n=200, status="ok", note="",
-        target_risk=0.1, confidence=0.95, estimated_error=0.12, u_sd=0.1,
-    )  # fmt: skip
+        model_version="3",
+        window="rows 0-199",
+        index=0,
+        n=200,
+        status="ok",
+        note="",
+        target_risk=0.1,
+        confidence=0.95,
+        estimated_error=0.12,
+        u_sd=0.1,
+    )
     return replace(base, **fields)  # type: ignore[arg-type]
 
 

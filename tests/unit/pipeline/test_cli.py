@@ -143,3 +143,17 @@ def test_params_file_with_is_the_file_itself_or_a_copy_with_the_sections(tmp_pat
     written = load_params(copy)
     assert written.data == other and written.data != params.data
     assert all(getattr(written, s) == getattr(params, s) for s in ("paths", "backbone", "align", "registry"))
+
+
+def test_main_reads_only_the_sections_run_takes(tmp_path, capsys):
+    """A stage loads (and its code deps hold) only its own sections; an invalid other section is the
+    pre-flight's business, a missing or invalid own section still exits 2 naming it."""
+    raw = yaml.safe_load(SHIPPED.read_text())
+    raw["gates"]["max_ece"] = "not a number"
+    path = tmp_path / "other_invalid.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert stage_main(_module(_run), ["--params", str(path)]) == 0
+    del raw["registry"]
+    path.write_text(yaml.safe_dump(raw))
+    assert stage_main(_module(_run), ["--params", str(path)]) == 2
+    assert "registry" in capsys.readouterr().err

@@ -61,3 +61,44 @@ def test_another_params_file_never_skips_and_never_rewrites_dvc_lock(repo, tmp_p
 def test_outside_a_dvc_project_every_stage_runs(tmp_path):
     (tmp_path / "params.yaml").write_text("{}\n")
     assert _calls(tmp_path, params_file=tmp_path / "params.yaml") == ([1], False)
+
+
+def _write_seed(root: Path, seed: int) -> None:
+    (root / "params.yaml").write_text(f"finetune:\n  seed: {seed}\n")
+
+
+def test_a_reverted_parameter_is_restored_from_the_run_cache_not_run_again(tmp_path):
+    """finetune.seed 42 -> 43 -> 42: the third run calls no fine-tune, checks out the 42 outputs
+    and records the 42 state in dvc.lock, as ``dvc repro`` would."""
+    root = tmp_path
+    _write_seed(root, 42)
+    (root / "dvc.yaml").write_text(
+        "stages:\n  finetune:\n    cmd: 'false'\n    params: [finetune.seed]\n    outs: [model.txt]\n"
+    )
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=root, check=True)
+    trained: list[int] = []
+
+    def finetune() -> _Done:
+        seed = int((root / "params.yaml").read_text().split()[-1])
+        trained.append(seed)
+        (root / "model.txt").write_text(f"weights for seed {seed}\n")
+        return _Done(seed)
+
+    outcomes = []
+    for seed in (42, 43, 42):
+        _write_seed(root, seed)
+        outcomes.append(run_incremental("finetune", finetune, root=root, params_file=root / "params.yaml"))
+    assert trained == [42, 43]
+    assert [o.restored for o in outcomes] == [False, False, True] and outcomes[2].skipped
+    assert (root / "model.txt").read_text() == "weights for seed 42\n"
+    assert "seed: 42" in (root / "dvc.lock").read_text()
+    assert _status(root) == {}
+
+
+def _status(root: Path) -> dict:
+    import contextlib
+
+    from dvc.repo import Repo
+
+    with contextlib.chdir(root), Repo(".") as repo:
+        return repo.status()

@@ -78,7 +78,8 @@ def test_a_version_given_at_serve_time_wins_and_an_unregistered_model_has_none(
     assert model.model_version == "9" and model.config.options.max_wait_ms == 1.0
     monkeypatch.delenv(INFERENCE_CONFIG_ENV)
 
-    with mlflow.start_run():
+    experiment = mlflow.create_experiment("unregistered", artifact_location=(tmp_path / "artifacts").as_uri())
+    with mlflow.start_run(experiment_id=experiment):  # artifacts under tmp_path, not the default ./mlruns
         info = log_alien_model(deployable, name="unregistered")
     loaded = mlflow.pyfunc.load_model(info.model_uri)
     assert loaded.unwrap_python_model().model_version is None
