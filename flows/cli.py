@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -37,6 +38,9 @@ ENV_DEFAULTS = {
 def _setup_env() -> None:
     for key, value in ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    # Prefect gives the `alien` logger its handlers (PREFECT_LOGGING_EXTRA_LOGGERS) but not a level:
+    # without this, INFO progress lines stop at the root logger's WARNING
+    logging.getLogger("alien").setLevel(logging.INFO)
 
 
 def _read_texts(source: str) -> list[str]:

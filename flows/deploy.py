@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
@@ -57,22 +57,44 @@ def nightly_deployment(
     Raises:
         ValueError: ``cron`` does not have five fields or ``params`` is empty.
     """
+    return _scheduled(
+        retrain,
+        name=DEPLOYMENT,
+        cron=cron,
+        params=params,
+        working_dir=working_dir,
+        tag="nightly",
+        description="Nightly ALIEN retrain: fetch, retrain if the data changed, gate, register.",
+    )
+
+
+def _scheduled(
+    flow: Any,
+    *,
+    name: str,
+    cron: str,
+    params: str,
+    working_dir: str | Path | None,
+    tag: str,
+    description: str,
+) -> RunnerDeployment:
+    """``flow`` as a deployment on ``cron``, one run at a time, with the params file as its parameter."""
     if len(cron.split()) != 5:
         raise ValueError(f"cron must have 5 fields (minute hour day month weekday), got {cron!r}")
     if not params:
         raise ValueError("params must name the params file, got ''")
     job_variables = {"working_dir": str(Path(working_dir).resolve())} if working_dir is not None else {}
-    # to_deployment/deploy/save/create are sync here (no running event loop); the casts
-    # narrow Prefect's sync-or-coroutine return types
-    deployment = retrain.to_deployment(
-        name=DEPLOYMENT,
+    # to_deployment/deploy/save/create are sync here (no running event loop); the cast
+    # narrows Prefect's sync-or-coroutine return type
+    deployment = flow.to_deployment(
+        name=name,
         cron=cron,
         parameters={"params_path": params},
         concurrency_limit=ONE_AT_A_TIME,
         job_variables=job_variables,
         entrypoint_type=EntrypointType.MODULE_PATH,
-        tags=["nightly"],
-        description="Nightly ALIEN retrain: fetch, retrain if the data changed, gate, register.",
+        tags=[tag],
+        description=description,
     )
     return cast(RunnerDeployment, deployment)
 
@@ -87,22 +109,15 @@ def monitor_deployment(
     """
     from flows.monitor import monitor
 
-    if len(cron.split()) != 5:
-        raise ValueError(f"cron must have 5 fields (minute hour day month weekday), got {cron!r}")
-    if not params:
-        raise ValueError("params must name the params file, got ''")
-    job_variables = {"working_dir": str(Path(working_dir).resolve())} if working_dir is not None else {}
-    deployment = monitor.to_deployment(
+    return _scheduled(
+        monitor,
         name=MONITOR_DEPLOYMENT,
         cron=cron,
-        parameters={"params_path": params},
-        concurrency_limit=ONE_AT_A_TIME,
-        job_variables=job_variables,
-        entrypoint_type=EntrypointType.MODULE_PATH,
-        tags=["monitor"],
+        params=params,
+        working_dir=working_dir,
+        tag="monitor",
         description="ALIEN monitor: the prediction log's windows; starts the retrain on evidence.",
     )
-    return cast(RunnerDeployment, deployment)
 
 
 def deploy_to_pool(deployment: RunnerDeployment, *, pool: str) -> UUID:
