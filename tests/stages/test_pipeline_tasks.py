@@ -75,9 +75,11 @@ def _served(run: PipelineRun, texts: list[str]) -> pd.DataFrame:
 
     registration = json.loads(Path(run.params.paths.registration).read_text())
     alias = "champion" if registration["promoted"] else "challenger"
-    mlflow.set_tracking_uri(f"sqlite:///{run.root / 'mlflow.db'}")
-    model = mlflow.pyfunc.load_model(f"models:/{run.params.registry.model_name}@{alias}")
-    return model.predict(pd.DataFrame({"text": texts}))
+    from alien.tracking.setup import pointed_at
+
+    with pointed_at(f"sqlite:///{run.root / 'mlflow.db'}"):  # restored after: no leak into later tests
+        model = mlflow.pyfunc.load_model(f"models:/{run.params.registry.model_name}@{alias}")
+        return model.predict(pd.DataFrame({"text": texts}))
 
 
 def _assert_exact_entropy_init(run: PipelineRun) -> None:
