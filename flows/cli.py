@@ -77,12 +77,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _registry(args: argparse.Namespace) -> Any:
+def _registry(args: argparse.Namespace, params: Any = None) -> Any:
     """The configured registry, read-only: a missing sqlite file is refused, never created."""
     from alien.config.params import load_params
     from alien.tracking import Registry
 
-    return Registry.from_config(load_params(args.params).registry)
+    return Registry.from_config((params or load_params(args.params)).registry)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -91,7 +91,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     texts = _read_texts(args.input)
     if not texts:
         raise SystemExit("error: no input texts")
-    registry = _registry(args)
+    from alien.config.params import load_params
+
+    params = load_params(args.params)  # read once: the registry and the prediction log's settings
+    registry = _registry(args, params)
     version = resolve_version(registry, alias=args.alias, version=args.version)
     model = load_classifier(registry, version)
     pred = model.predict(texts)
@@ -108,7 +111,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     ]
     from flows.monitor_cli import log_predictions  # monitor.log set: appended, request_id returned
 
-    ids = log_predictions(args.params, texts, rows, model_name=registry.model_name, version=str(version))
+    ids = log_predictions(params.monitor, texts, rows, model_name=registry.model_name, version=str(version))
     for i, row in enumerate(rows):
         print(json.dumps(row if ids is None else {**row, "request_id": ids[i]}))
     return 0

@@ -33,27 +33,19 @@ def _log_dir(params: Any) -> Path:
 
 
 def log_predictions(
-    params_file: str, texts: Sequence[str], rows: Sequence[dict[str, Any]], *, model_name: str, version: str
+    monitor: Any, texts: Sequence[str], rows: Sequence[dict[str, Any]], *, model_name: str, version: str
 ) -> list[str] | None:
-    """Append ``alien predict``'s rows to the prediction log; their request ids, or None when it is off."""
-    params = _params(argparse.Namespace(params=params_file))
-    if params.monitor.log is None:
+    """Append ``alien predict``'s rows (the served columns) to the prediction log; their request ids,
+    or None when ``monitor.log`` is off."""
+    if monitor.log is None:
         return None
-    from alien.monitoring import PredictionLog
+    import pandas as pd
 
-    entries = [
-        {
-            "model_name": model_name,
-            "model_version": version,
-            "label": r["label"],
-            "u": r["uncertainty"],
-            "raw_uncertainty": r["raw_uncertainty"],
-            "abstain": r["abstain"],
-            "text": t,
-        }
-        for t, r in zip(texts, rows, strict=True)
-    ]
-    with PredictionLog(params.monitor.log, log_text=params.monitor.log_text) as log:
+    from alien.monitoring import PredictionLog
+    from alien.monitoring.log import rows_from_frame
+
+    entries = rows_from_frame(pd.DataFrame(list(rows)), texts, model_name=model_name, model_version=version)
+    with PredictionLog(monitor.log, log_text=monitor.log_text) as log:
         return log.append(entries)
 
 
