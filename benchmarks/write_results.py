@@ -46,6 +46,10 @@ def main() -> None:
     ]
     sections = [
         (
+            "The head against temperature scaling, every setting and head variant (issue 18) — `benchmarks/bench_vs_temperature.py`",
+            _read("vs_temperature.md"),
+        ),
+        (
             "Calibrated ALIEN: each map vs the raw head and temperature scaling — `benchmarks/bench_calibration.py`",
             _read("calibration.md"),
         ),

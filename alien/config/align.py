@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
+from pydantic import model_validator
 from pydantic.dataclasses import dataclass
 
-from alien.options.align import GridSearch
+from alien.options.align import DistanceInput, GridSearch
 from alien.options.base import OPTIONS
 
 
@@ -20,7 +21,17 @@ class AlignConfig(GridSearch):
         uncertainty: ``"entropy"`` (ALIEN) or ``"smoothmax"`` (AdUE): the head's ``u``.
         train_split: the split the head trains on: ``"alignment"`` (held out from the
             backbone) or ``"train"`` (the paper's protocol).
+        distance_inputs: distances of the feature to the backbone's training classes that
+            enter the head as a zero-initialised per-input temperature
+            (:mod:`alien.core.distance`); empty = the head sees ``z`` alone.
     """
 
     uncertainty: Literal["entropy", "smoothmax"] = "entropy"
     train_split: Literal["alignment", "train"] = "alignment"
+    distance_inputs: tuple[DistanceInput, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct_inputs(self) -> Self:
+        if len(set(self.distance_inputs)) != len(self.distance_inputs):
+            raise ValueError(f"distance_inputs must not repeat a name, got {list(self.distance_inputs)}")
+        return self

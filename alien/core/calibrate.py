@@ -13,17 +13,68 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
+from sklearn.model_selection import StratifiedKFold
 
 from alien.calibration import Calibrator, make_calibrator
 from alien.core.abstention import AbstentionRule
+from alien.options.names import AUTO_CALIBRATION, CALIBRATOR_NAMES, NO_CALIBRATION
 from alien.selective import choose_threshold
 
 if TYPE_CHECKING:
     from alien.core.model import AlienClassifier
+
+
+AUTO_CANDIDATES: tuple[str, ...] = (*(n for n in CALIBRATOR_NAMES if n != "isotonic"), NO_CALIBRATION)
+"""What ``method: auto`` chooses among: every map but plain isotonic, and none. Isotonic's steps tie
+whole blocks of rows, which throws away the head's ranking (ROC-AUC) for a Brier gain that
+cross-validation on a few hundred rows over-rates; centred isotonic interpolates between its knots."""
+AUTO_FOLDS = 5
+
+
+def choose_calibration_method(
+    raw_u: np.ndarray, errors: np.ndarray, *, candidates: Sequence[str] = AUTO_CANDIDATES, seed: int = 0
+) -> tuple[str, dict[str, float]]:
+    """The map with the lowest cross-validated Brier score on the held-out rows, and every candidate's score.
+
+    Stratified ``AUTO_FOLDS``-fold cross-validation on the same rows the map is then fitted on
+    (the calibration split: never test): each candidate is fitted on four folds and scored
+    (Brier of ``g(u)`` against the errors, a proper scoring rule) on the fifth. A map whose fit
+    fails on a fold scores ``inf``. Ties go to the first candidate. With fewer errors (or
+    correct rows) than folds, the folds shrink to that count (at least 2).
+
+    Raises:
+        ValueError: fewer than two errors or two correct rows (no fold could be scored).
+    """
+    y = np.asarray(errors, dtype=np.int64)
+    u = np.asarray(raw_u, dtype=np.float64)
+    folds = min(AUTO_FOLDS, int(y.sum()), int((1 - y).sum()))
+    if folds < 2:
+        raise ValueError(
+            f"choosing a calibration map needs at least 2 errors and 2 correct rows, got {int(y.sum())} "
+            f"errors in {len(y)} rows"
+        )
+    split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(u, y)
+    squared = {name: 0.0 for name in candidates}
+    for fit_rows, score_rows in split:
+        for name in candidates:
+            try:
+                mapped = _fit_map(name, u[fit_rows], y[fit_rows])(u[score_rows])
+            except ValueError:
+                squared[name] = math.inf
+                continue
+            squared[name] += float(((np.asarray(mapped) - y[score_rows]) ** 2).sum())
+    scores = {name: total / len(y) for name, total in squared.items()}
+    return min(candidates, key=lambda name: scores[name]), scores
+
+
+def _fit_map(method: str, raw_u: np.ndarray, errors: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    if method == NO_CALIBRATION:
+        return lambda u: u
+    return make_calibrator(method).fit(raw_u, errors)
 
 
 def fit_calibration(
@@ -40,7 +91,8 @@ def fit_calibration(
     Args:
         raw_u: ``(N,)`` the head's uncertainties on the held-out split.
         errors: ``(N,)`` 0/1, 1 where the backbone's prediction was wrong.
-        method: a name of :data:`alien.calibration.CALIBRATORS`, or ``"none"``.
+        method: a name of :data:`alien.calibration.CALIBRATORS`, ``"none"``, or ``"auto"``
+            (the map chosen on these rows by :func:`choose_calibration_method`).
         target_risk: error rate among accepted rows to control, in ``(0, 1)``.
         delta: allowed probability that the guarantee fails, in ``(0, 1)``.
         split: the split's name, recorded with the rule.
@@ -49,7 +101,9 @@ def fit_calibration(
         ValueError: an unknown method (the message lists them), or rows without both
             errors and correct predictions.
     """
-    calibrator = None if method == "none" else make_calibrator(method).fit(raw_u, errors)
+    if method == AUTO_CALIBRATION:
+        method, _ = choose_calibration_method(raw_u, errors)
+    calibrator = None if method == NO_CALIBRATION else make_calibrator(method).fit(raw_u, errors)
     served = raw_u if calibrator is None else np.asarray(calibrator(raw_u), dtype=np.float64)
     chosen = choose_threshold(served, errors, target_risk=target_risk, delta=delta)
     rule = AbstentionRule(

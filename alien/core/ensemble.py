@@ -52,6 +52,11 @@ class AlienHeadEnsemble(nn.Module):
     def __len__(self) -> int:
         return len(self.members)
 
+    @property
+    def heads(self) -> tuple[AlienHead, ...]:
+        """The members, typed."""
+        return self._heads
+
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         """Mean of the members' logits ``(N, C)``; ``u`` is the mean of their ``u``, not these logits' entropy."""
         return torch.stack([m.logits(z) for m in self._heads]).mean(0)

@@ -4,9 +4,11 @@ An :class:`AlienHead` wraps ``core``: a copy (same module types, same weights)
 of the fine-tuned classifier's head, adapted to take the cached pooled feature
 ``z`` of shape ``(N, H)`` and return logits ``(N, C)``. Its output is
 
-    u(z) = clamp(H(softmax(core(z))) / log C, eps, 1 - eps)
+    u(z) = clamp(H(softmax(core(z) * exp(t(z)))) / log C, eps, 1 - eps)
 
-so at initialisation it reproduces the backbone's own normalised entropy.
+where ``t`` is an optional zero-initialised per-input log-temperature
+(:class:`~alien.core.distance.DistanceTemperature`; absent, ``t = 0``), so at
+initialisation it reproduces the backbone's own normalised entropy.
 Building ``core`` from a Hugging Face model is family specific and lives in
 :mod:`alien.core.head_builder`.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from alien.core.distance import DistanceTemperature
 from alien.core.uncertainty import CLAMP_EPS, UNCERTAINTY_KINDS, UncertaintyKind, uncertainty_from_logits
 
 
@@ -28,6 +31,7 @@ class AlienHead(nn.Module):
         kind: ``"entropy"`` (ALIEN) or ``"smoothmax"`` (AdUE variant).
         family: the backbone family the core was copied from (for save/load).
         eps: clamp margin of ``u``.
+        temperature: an optional per-input log-temperature of the logits, zero until trained.
     """
 
     def __init__(
@@ -38,6 +42,7 @@ class AlienHead(nn.Module):
         kind: UncertaintyKind = "entropy",
         family: str = "custom",
         eps: float = CLAMP_EPS,
+        temperature: DistanceTemperature | None = None,
     ) -> None:
         super().__init__()
         if kind not in UNCERTAINTY_KINDS:
@@ -51,10 +56,13 @@ class AlienHead(nn.Module):
         self.kind: UncertaintyKind = kind
         self.family = family
         self.eps = eps
+        self.temperature = temperature
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, C)`` of the copied head for features ``(N, H)``."""
-        out = self.core(z)
+        out: torch.Tensor = self.core(z)
+        if self.temperature is not None:
+            out = out * torch.exp(self.temperature(z)).unsqueeze(-1)
         return out
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
+from alien.core.distance import DistanceTemperature
 from alien.core.head import AlienHead
 from alien.core.uncertainty import CLAMP_EPS, UncertaintyKind
 
@@ -191,7 +192,11 @@ def num_labels_of(model: nn.Module) -> int:
 
 
 def build_alien_head(
-    model: nn.Module, *, kind: UncertaintyKind = "entropy", eps: float = CLAMP_EPS
+    model: nn.Module,
+    *,
+    kind: UncertaintyKind = "entropy",
+    eps: float = CLAMP_EPS,
+    temperature: DistanceTemperature | None = None,
 ) -> AlienHead:
     """An ALIEN head whose core is a float32 copy of ``model``'s classification head.
 
@@ -203,6 +208,8 @@ def build_alien_head(
             model (LoRA adapters merged).
         kind: ``"entropy"`` (ALIEN) or ``"smoothmax"`` (AdUE).
         eps: clamp margin of ``u``.
+        temperature: zero-initialised distance inputs
+            (:meth:`~alien.core.distance.DistanceTemperature.fit`); the start stays exact.
 
     Returns:
         An :class:`AlienHead` in eval mode, sharing no parameters with ``model``.
@@ -215,5 +222,28 @@ def build_alien_head(
     core = _core(model, family).float()
     for p in core.parameters():
         p.requires_grad_(True)
-    head = AlienHead(core, num_labels=num_labels_of(model), kind=kind, family=family, eps=eps)
+    head = AlienHead(
+        core, num_labels=num_labels_of(model), kind=kind, family=family, eps=eps, temperature=temperature
+    )
     return head.eval()
+
+
+def heads_from_metadata(model: nn.Module, meta: dict[str, Any]) -> list[AlienHead]:
+    """Untrained heads of the shapes a saved model's ``alien.json`` describes (one per ensemble member)."""
+    distance = meta.get("distance")
+    return [
+        build_alien_head(
+            model,
+            kind=meta["kind"],
+            eps=float(meta["eps"]),
+            temperature=None if distance is None else DistanceTemperature.from_description(distance),
+        )
+        for _ in range(int(meta.get("members", 1)))
+    ]
+
+
+def distance_description(head: nn.Module) -> dict[str, object] | None:
+    """The shapes of a head's distance inputs (every ensemble member has the same), or ``None``."""
+    members = getattr(head, "heads", None) or (head,)
+    temperature = getattr(members[0], "temperature", None)
+    return temperature.describe() if isinstance(temperature, DistanceTemperature) else None

@@ -21,6 +21,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 import alien
 from alien.assets.atomic import atomic_directory
 from alien.calibration import Calibrator
+from alien.core import head_builder
 from alien.core.abstention import AbstentionRule
 from alien.core.capture import capture_features, check_task, encode, frozen
 from alien.core.deployable import (
@@ -233,6 +234,7 @@ class AlienClassifier:
             "kind": self.head.kind,
             "eps": self.head.eps,
             "members": len(self.head) if isinstance(self.head, AlienHeadEnsemble) else 1,
+            "distance": head_builder.distance_description(self.head),
             "num_labels": self.num_labels,
             "label_names": list(self.label_names),
             "max_length": self.max_length,
@@ -276,10 +278,7 @@ class AlienClassifier:
         )
         model = cast(PreTrainedModel, cast(nn.Module, model).to(device)).eval()
         tokenizer = _AutoTokenizer.from_pretrained(directory / BACKBONE_DIR, trust_remote_code=False)
-        members = [
-            build_alien_head(model, kind=meta["kind"], eps=float(meta["eps"]))
-            for _ in range(int(meta.get("members", 1)))
-        ]
+        members = head_builder.heads_from_metadata(model, meta)
         head: AlienHead | AlienHeadEnsemble = members[0] if len(members) == 1 else AlienHeadEnsemble(members)
         if head.family != meta["family"]:
             raise ValueError(

@@ -21,6 +21,10 @@ from pydantic.dataclasses import dataclass
 
 from alien.options.base import OPTIONS, Bool, Int, NonNegative, PositiveInt, Probability
 
+DistanceInput = Literal["mahalanobis", "relative_mahalanobis"]
+DISTANCE_INPUTS: tuple[str, ...] = get_args(DistanceInput)
+"""The head's optional distance inputs (:class:`alien.core.distance.DistanceTemperature`)."""
+
 Selection = Literal["roc_auc", "bce"]
 SELECTIONS: tuple[str, ...] = get_args(Selection)
 

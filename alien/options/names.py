@@ -27,6 +27,11 @@ BASELINE_NAMES: tuple[str, ...] = (
 CALIBRATOR_NAMES: tuple[str, ...] = ("platt", "isotonic", "centred_isotonic", "beta")
 """Every monotone calibration map ``g(u) ~= P(error)``."""
 
+NO_CALIBRATION = "none"
+"""``calibration.method`` that serves the head's raw ``u``."""
+AUTO_CALIBRATION = "auto"
+"""``calibration.method`` that chooses among the maps and none per model, by cross-validation."""
+
 
 class Named(Protocol):
     name: ClassVar[str]

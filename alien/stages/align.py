@@ -28,11 +28,14 @@ from alien.config.calibration import CalibrationConfig
 from alien.config.data import DataConfig
 from alien.config.paths import PathsConfig
 from alien.core.abstention import AbstentionRule
-from alien.core.calibrate import fit_calibration
+from alien.core.calibrate import choose_calibration_method, fit_calibration
+from alien.core.distance import DistanceTemperature
 from alien.core.feature_set import FeatureSet
+from alien.core.head import AlienHead
 from alien.core.head_builder import build_alien_head
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, write_json
+from alien.options.names import AUTO_CALIBRATION
 from alien.pipeline.cli import StageResult, stage_cli
 from alien.stages.artifacts import feature_path, load_split_features
 from alien.training import fit_alien
@@ -73,14 +76,41 @@ def _check_splits(align: AlignConfig, calibration: CalibrationConfig, paths: Pat
 
 def _calibrate(
     head: torch.nn.Module, held_out: FeatureSet, calibration: CalibrationConfig
-) -> tuple[Calibrator | None, AbstentionRule]:
-    """The served calibration map and abstention rule, fitted on the held-out rows' raw head output."""
+) -> tuple[Calibrator | None, AbstentionRule, dict[str, Any]]:
+    """The served calibration map and abstention rule, fitted on the held-out rows' raw head output.
+
+    With ``method: auto`` the map is chosen on the same rows by cross-validation first; the
+    third value records the choice (and every candidate's cross-validated Brier).
+    """
     with torch.inference_mode():
         raw_u = head.eval()(held_out.features).double().numpy()
-    return fit_calibration(
-        raw_u, held_out.errors.numpy(), method=calibration.method, target_risk=calibration.target_risk,
+    errors = held_out.errors.numpy()
+    method, chosen = calibration.method, {}
+    if method == AUTO_CALIBRATION:
+        method, cv_brier = choose_calibration_method(raw_u, errors)
+        chosen = {"chosen": method, "cv_brier": cv_brier}
+    calibrator, rule = fit_calibration(
+        raw_u, errors, method=method, target_risk=calibration.target_risk,
         delta=calibration.delta, split=calibration.split,
     )  # fmt: skip
+    return calibrator, rule, chosen
+
+
+def _initial_head(
+    model: torch.nn.Module, align: AlignConfig, paths: PathsConfig, head_rows: FeatureSet
+) -> AlienHead:
+    """The copied classifier head, with zero-initialised distance inputs when ``align`` asks for them.
+
+    The distances' Gaussians are fitted on the backbone's train split, their standardisation on
+    the head's own training rows; no validation or test row.
+    """
+    temperature = None
+    if align.distance_inputs:
+        backbone_train = load_split_features(paths, "train")
+        temperature = DistanceTemperature.fit(
+            backbone_train.features, backbone_train.labels, head_rows.features, align.distance_inputs
+        )
+    return build_alien_head(model, kind=align.uncertainty, temperature=temperature)
 
 
 def run(
@@ -102,13 +132,13 @@ def run(
     validation = load_split_features(paths, "validation")
 
     model, tokenizer = load_finetuned(paths.backbone, task=data.task)
-    head = build_alien_head(model, kind=align.uncertainty)
+    head = _initial_head(model, align, paths, train)
     result = fit_alien(head, train, validation, align, progress=True)  # the section is a GridSearch
 
     held_out = (
         validation if calibration.split == "validation" else load_split_features(paths, calibration.split)
     )
-    calibrator, rule = _calibrate(result.head, held_out, calibration)
+    calibrator, rule, chosen = _calibrate(result.head, held_out, calibration)
     classifier = AlienClassifier(
         model,
         tokenizer,
@@ -122,7 +152,7 @@ def run(
     classifier.save(paths.deployable)
     fitted = {
         "method": calibration.method, "split": calibration.split, "rows": len(held_out),
-        "abstention": rule.to_dict(),
+        "abstention": rule.to_dict(), **chosen,
     }  # fmt: skip
     grid = result.to_dict()
     grid["train_split"] = align.train_split

@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "metrics": {"task"},
     "calibration": {"metrics", "options"},
     "selective": {"calibration", "metrics"},
-    "core": {"task", "assets", "calibration", "selective", "metrics"},
+    "core": {"task", "assets", "calibration", "selective", "metrics", "options"},
     "baselines": {"core", "metrics", "task", "options"},
     "training": {"core", "metrics", "task", "options"},
     "data": {"task", "assets", "config"},

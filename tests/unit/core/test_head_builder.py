@@ -10,6 +10,7 @@ from torch import nn
 from transformers import BertConfig, BertForMaskedLM
 
 from alien.core.capture import extract_features
+from alien.core.distance import DistanceTemperature
 from alien.core.head_builder import FAMILIES, build_alien_head, detect_family
 from alien.core.tokenization import first_subtoken_mask
 from alien.core.uncertainty import normalized_entropy, smoothmax_uncertainty, uncertainty_from_logits
@@ -102,6 +103,24 @@ def test_entropy_head_reproduces_model_entropy_at_init(case):
     assert torch.allclose(got_raw, expected, rtol=0, atol=1e-6)
     assert torch.allclose(got, expected.clamp(head.eps, 1 - head.eps), rtol=0, atol=1e-6)
     assert torch.allclose(head.logits(case.fs.features), case.reference, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("inputs", [("mahalanobis",), ("mahalanobis", "relative_mahalanobis")])
+def test_distance_inputs_keep_the_exact_start(case, inputs):
+    """Zero-initialised distance inputs leave u at the backbone's entropy, for every family."""
+    temperature = DistanceTemperature.fit(case.fs.features, case.fs.labels, case.fs.features, inputs)
+    head = build_alien_head(case.model, temperature=temperature)
+    expected = normalized_entropy(case.reference)
+    with torch.no_grad():
+        got = head(case.fs.features)
+        phi = (temperature.raw_distances(case.fs.features) - temperature.shift) / temperature.scale
+    assert phi.std() > 0.1, "the inputs must carry signal, or the test proves nothing"
+    assert torch.allclose(got, expected.clamp(head.eps, 1 - head.eps), rtol=0, atol=1e-6)
+    with torch.no_grad():
+        temperature.weight.fill_(0.5)
+    with torch.no_grad():
+        moved = head(case.fs.features)
+    assert not torch.allclose(moved, got, atol=1e-3), "a trained weight must change u"
 
 
 def test_smoothmax_head_reproduces_model_smoothmax_at_init(case):
