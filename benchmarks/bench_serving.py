@@ -3,14 +3,19 @@
 For 1, 2, 8 and 16 concurrent clients x 50 requests each (1-4 texts per request) it
 measures texts/s, p50/p95/p99 latency and errors, and checks that what the server
 answered equals a batch prediction of the same texts in-process (labels exactly,
-uncertainties to 1e-6). It serves the same logged model twice in one run: without
-micro-batching (every request its own forward: before) and with it (after), and
-measures ``offline_texts_per_s``: the same model on the same texts, batched in-process.
-It writes benchmarks/results/serving.json and prints issue 20's targets next to the results.
+uncertainties to 1e-6). It serves the same logged model three times in one run: without
+micro-batching (every request its own forward: before), with it (after), and with it and
+the prediction log on (mode ``logged``: ``ALIEN_MONITOR_LOG`` set to a fresh folder, the
+only difference from ``batched``), and measures ``offline_texts_per_s``: the same model on
+the same texts, batched in-process. It writes benchmarks/results/serving.json and prints
+issue 20's targets next to the results, and issue 19's for the log (``log_overhead``:
+latency with the log over latency without at each level, errors, and every answered text
+logged once).
 
     python benchmarks/bench_serving.py                       # models/deployable if present, else a tiny BERT
     python benchmarks/bench_serving.py --backbone package:minilm   # an untrained head on a real backbone
     python benchmarks/bench_serving.py --model-dir DIR --modes batched --max-wait-ms 2
+    python benchmarks/bench_serving.py --modes batched,logged   # the prediction log's cost
 
 With the tiny BERT a forward costs less than the HTTP round trip, so its ratio to
 offline measures the server, not batching: use the default model (after `make run`)
@@ -48,7 +53,10 @@ TEXTS = [
     "the plot is thin and the jokes are stale", "how many feet are in a mile ?",
 ]  # fmt: skip
 TREC_LABELS = ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"]
-MODES = {"unbatched": {"batching": False}, "batched": {"batching": True}}
+MODES = {"unbatched": {"batching": False}, "batched": {"batching": True}, "logged": {"batching": True}}
+LOGGED = "logged"  # batched, with the prediction log on (the only difference from "batched")
+WARM_UP = 3  # requests of WARM_UP_TEXTS per server before timing
+WARM_UP_TEXTS = TEXTS[:2]
 
 
 def _deployable(args: argparse.Namespace, tmp: Path) -> tuple[Path, str]:
@@ -119,14 +127,24 @@ def _post(url: str, texts: list[str]) -> tuple[float, int, Any]:
         return time.perf_counter() - start, 0, str(err)
 
 
-def _start(served: Path, port: int, overrides: dict[str, Any], log_path: Path) -> subprocess.Popen:
+def _start(
+    served: Path, port: int, overrides: dict[str, Any], log_path: Path, prediction_log: Path | None = None
+) -> subprocess.Popen:
+    from alien.tracking.prediction_log import LOG_ENV
     from alien.tracking.serving import serve_argv, serving_env
 
+    env = serving_env(overrides=overrides)
+    env.pop(LOG_ENV, None)  # the log is on only where asked for, whatever this shell has
+    if prediction_log is not None:
+        env[LOG_ENV] = str(prediction_log)
     log = log_path.open("w")
     server = subprocess.Popen(
-        serve_argv(str(served), port=port), env=serving_env(overrides=overrides), stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        serve_argv(str(served), port=port),
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     log.close()
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -174,7 +192,8 @@ def _level(url: str, clients: int, requests: int, expected: Any) -> dict[str, An
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
     failed = [r[1] for r in results if r[1][1] != 200]
     return {
-        "texts_per_s": round(sum(len(idx) for idx, r in results if r[1] == 200) / wall, 2),
+        "texts": (texts := sum(len(idx) for idx, r in results if r[1] == 200)),
+        "texts_per_s": round(texts / wall, 2),
         "p50_ms": round(float(p50), 1),
         "p95_ms": round(float(p95), 1),
         "p99_ms": round(float(p99), 1),
@@ -194,10 +213,11 @@ def _servers(served: Path, args: argparse.Namespace, tmp: Path) -> dict[str, tup
         for i, mode in enumerate(args.modes):
             overrides = {**MODES[mode], "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
             log = tmp / f"server-{mode}.log"
-            server = _start(served, args.port + i, overrides, log)
+            prediction_log = tmp / "prediction-log" if mode == LOGGED else None
+            server = _start(served, args.port + i, overrides, log, prediction_log)
             servers[mode] = server, f"http://127.0.0.1:{args.port + i}/invocations"
-            for _ in range(3):  # warm-up: the first forwards and the batcher's thread
-                if _post(servers[mode][1], TEXTS[:2])[1] != 200:
+            for _ in range(WARM_UP):  # warm-up: the first forwards and the batcher's thread
+                if _post(servers[mode][1], WARM_UP_TEXTS)[1] != 200:
                     raise RuntimeError(f"{mode} warm-up failed:\n{log.read_text()[-2000:]}")
     except BaseException:
         for server, _ in servers.values():
@@ -229,8 +249,28 @@ def _serve_levels(
     return levels
 
 
+def _logged_rows(folder: Path) -> int:
+    from alien.monitoring import read_log
+
+    return len(read_log(folder)) if folder.is_dir() else 0
+
+
+def log_overhead(
+    without: dict[str, dict[str, Any]], logged: dict[str, dict[str, Any]], rows: int | None
+) -> dict[str, Any]:
+    """The log's cost: latency with it over latency without it at each level, and what it kept."""
+    per_level = {}
+    for clients in sorted(set(without) & set(logged), key=int):
+        a, b = without[clients], logged[clients]
+        per_level[clients] = {
+            f"{q}_overhead": round(b[f"{q}_ms"] / a[f"{q}_ms"] - 1.0, 4) for q in ("p50", "p95", "p99")
+        } | {"errors": b["errors"], "texts_per_s_ratio": round(b["texts_per_s"] / a["texts_per_s"], 4)}
+    answered = sum(level["texts"] for level in logged.values()) + WARM_UP * len(WARM_UP_TEXTS)
+    return {"clients": per_level, "logged_rows": rows, "texts_answered": answered}
+
+
 def targets(result: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
-    """Issue 20's serving targets: (what, measured, goal, met)."""
+    """Issue 20's serving targets and, with mode ``logged``, issue 19's: (what, measured, goal, met)."""
     offline, after = result["offline_texts_per_s"], result.get("clients", {})
     before = result.get("unbatched", {}).get("clients", {})
     out = []
@@ -252,6 +292,22 @@ def targets(result: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         same = all(r["labels_same"] for r in rows)
         out.append(("served = batch predict (all levels)", f"max|du| {du:.1e}, labels {'same' if same else 'DIFF'}",
                     "<= 1e-6, same", du <= 1e-6 and same))  # fmt: skip
+    return out + _log_targets(result.get("log_overhead"))
+
+
+def _log_targets(overhead: dict[str, Any] | None) -> list[tuple[str, str, str, bool]]:
+    if not overhead:
+        return []
+    out, levels = [], overhead["clients"]
+    if "8" in levels:
+        p50 = levels["8"]["p50_overhead"]
+        out.append(("log: 8 clients p50 latency overhead", f"{p50:+.1%}", "<= +5%", p50 <= 0.05))
+    if "16" in levels:
+        errors = levels["16"]["errors"]
+        out.append(("log: 16 clients errors", str(errors), "0", errors == 0))
+    if overhead["logged_rows"] is not None:
+        rows, sent = overhead["logged_rows"], overhead["texts_answered"]
+        out.append(("log: rows logged = texts answered", f"{rows} / {sent}", "equal", rows == sent))
     return out
 
 
@@ -272,12 +328,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"offline (in-process, batches of {args.max_batch}): {offline:.1f} texts/s")
         load = os.getloadavg()[0]
         levels = _serve_levels(served, args, expected, tmp)
+        logged_rows = _logged_rows(tmp / "prediction-log") if LOGGED in levels else None
     result: dict[str, Any] = {"offline_texts_per_s": round(offline, 2)}
     for mode, per_level in levels.items():
         if mode == "batched":
             result["clients"] = per_level
         else:
             result[mode] = {"clients": per_level}
+    if "batched" in levels and LOGGED in levels:
+        result["log_overhead"] = log_overhead(levels["batched"], levels[LOGGED], logged_rows)
     result["setup"] = {
         "model": described, "texts_per_request": "1-4", "requests_per_client": args.requests,
         "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms, "workers": 1,
@@ -304,8 +363,9 @@ def main() -> None:
     parser.add_argument("--backbone", default=None, help="serve an untrained head on this backbone instead")
     parser.add_argument("--requests", type=int, default=50, help="requests per client")
     parser.add_argument("--clients", default="1,2,8,16", type=lambda s: [int(c) for c in s.split(",")])
-    parser.add_argument("--modes", default="unbatched,batched", type=lambda s: s.split(","),
-                        help="serve without and/or with micro-batching (servers up together, levels interleaved)")  # fmt: skip
+    parser.add_argument("--modes", default="unbatched,batched,logged", type=lambda s: s.split(","),
+                        help="serve without micro-batching, with it, and with it and the prediction log "
+                             "(servers up together, levels interleaved)")  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=32)
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--offline-texts", type=int, default=320, help="texts timed in-process")

@@ -10,8 +10,11 @@ what ``alien monitor`` prints), the MLflow run :mod:`alien.tracking.monitoring_r
 4. when a ``monitor.retrain_when`` trigger fires on a window, start the retrain deployment with
    ``prefect.deployments.run_deployment`` (not an automation on a custom event: the decision and
    the numbers behind it stay in this flow's logs, and the call needs no automation set up on the
-   server). The run is tagged ``trigger:<name>`` and its idempotency key names the windows, and
-   the fired windows are appended to ``<monitor.log>/triggers.jsonl``: no window fires twice.
+   server). The triggers, with the numbers behind them, are the run's ``triggers`` parameter (its
+   summary says "started by monitor trigger <name>: <numbers>"). The run is tagged
+   ``trigger:<name>`` and its idempotency key names the windows, and
+   the fired windows are appended to ``<monitor.log>/triggers.jsonl`` (``.alien-monitor/`` for a
+   PostgreSQL log): no window fires twice.
 
 Deploy it next to the nightly retrain: ``python -m flows.deploy --monitor-cron "*/30 * * * *"``.
 """
@@ -56,7 +59,7 @@ def start_retrain(log_dir: str | Path, triggers: list[Any], *, deployment: str, 
     """Start the retrain deployment for ``triggers`` and remember their windows; the flow run's id."""
     from prefect.deployments import run_deployment
 
-    from alien.monitoring.session import record_fired
+    from alien.monitoring.session import fired_dir, record_fired
 
     keys = sorted({t.window_key for t in triggers})
     names = sorted({t.name for t in triggers})
@@ -64,14 +67,15 @@ def start_retrain(log_dir: str | Path, triggers: list[Any], *, deployment: str, 
         "FlowRun",
         run_deployment(
             name=deployment,
-            parameters={"params_path": params_path},
+            # the retrain's summary names each trigger and its numbers (flows.retrain.how_started)
+            parameters={"params_path": params_path, "triggers": [t.to_dict() for t in triggers]},
             timeout=0,  # start it; the retrain runs on its own worker
             tags=["monitor", *(f"trigger:{n}" for n in names)],
             idempotency_key="monitor:" + ",".join(keys),
             flow_run_name=f"retrain on {', '.join(names)} ({keys[0]})",
         ),
     )
-    record_fired(log_dir, triggers)
+    record_fired(fired_dir(log_dir), triggers)
     return str(run.id)
 
 

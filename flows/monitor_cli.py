@@ -24,12 +24,14 @@ def _params(args: argparse.Namespace) -> Any:
     return load_params(args.params)
 
 
-def _log_dir(params: Any) -> Path:
+def _log_location(params: Any) -> str:
+    """``monitor.log``: the log's folder or its ``postgresql://`` URL (a Path would mangle the URL)."""
     if params.monitor.log is None:
         raise ValueError(
-            "monitor.log is null in params.yaml: set it to a folder to turn the prediction log on"
+            "monitor.log is null in params.yaml: set it to a folder (or a postgresql:// URL) to turn "
+            "the prediction log on"
         )
-    return Path(params.monitor.log)
+    return str(params.monitor.log)
 
 
 def log_predictions(
@@ -41,11 +43,11 @@ def log_predictions(
         return None
     import pandas as pd
 
-    from alien.monitoring import PredictionLog
     from alien.monitoring.log import rows_from_frame
+    from alien.monitoring.stores import open_log
 
     entries = rows_from_frame(pd.DataFrame(list(rows)), texts, model_name=model_name, model_version=version)
-    with PredictionLog(monitor.log, log_text=monitor.log_text) as log:
+    with open_log(str(monitor.log), log_text=monitor.log_text) as log:
         return log.append(entries)
 
 
@@ -62,24 +64,27 @@ def label_names(params: Any) -> list[str]:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from alien.monitoring import attach_labels, read_log
     from alien.monitoring.labels_file import (
         append_to_source,
         check_file_source,
         labelled_texts,
         read_label_file,
     )
+    from alien.monitoring.location import redact_url
+    from alien.monitoring.stores import open_log
 
     params = _params(args)
-    directory = _log_dir(params)
+    location = _log_location(params)
     labels = read_label_file(args.labels)
     source = rows = None
     if args.append_to_source:  # every check before anything is written
         data = params.data
         source = check_file_source(data.source, columns=(data.text_column, data.label_column))
-        rows = labelled_texts(read_log(directory), labels)
-    written = attach_labels(directory, labels, label_names=label_names(params))
-    print(f"attached {written} label(s) to the prediction log {directory}")
+    with open_log(location) as log:
+        if args.append_to_source:
+            rows = labelled_texts(log.read(), labels)
+        written = log.attach_labels(labels, label_names=label_names(params))
+    print(f"attached {written} label(s) to the prediction log {redact_url(location)}")
     if source is not None and rows is not None:
         n = append_to_source(source, rows, text_column=data.text_column, label_column=data.label_column)
         print(f"appended {n} labelled row(s) to {source}; the next retrain versions them (dvc)")
@@ -116,14 +121,15 @@ def policy(params: Any) -> Any:
 
 def monitor_outcome(params: Any, *, version: str | None, partial: bool, style: str) -> Any:
     """:func:`alien.monitoring.session.run_monitor` with the settings of ``params``."""
-    from alien.monitoring import read_log
     from alien.monitoring.session import latest_version, run_monitor
+    from alien.monitoring.stores import open_log
 
-    directory = _log_dir(params)
-    version = version if version is not None else latest_version(read_log(directory))
+    location = _log_location(params)
+    with open_log(location) as log:
+        version = version if version is not None else latest_version(log.read())
     window = params.monitor.window
     return run_monitor(
-        directory,
+        location,
         target_risk=params.calibration.target_risk,
         policy=policy(params),
         reference=load_reference(params, version),

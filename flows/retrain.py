@@ -1,6 +1,10 @@
 """The ``retrain`` flow: every stage of the table in order (fetch → prepare → (version data)
 → finetune → features → align → evaluate → gate → register). Each task runs the same stage
 function as ``dvc repro``.
+
+Its summary says why it ran (:func:`alien.tracking.outcome.start_reason`): the monitor flow
+passes the triggers that fired, with the numbers behind them, as the ``triggers`` parameter;
+a run its deployment's schedule made says it was scheduled; anything else was started by hand.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ from typing import Any
 
 from prefect import Task, flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import FlowRun
+from prefect.context import FlowRunContext
 
 from alien.config.params import Params, load_params
 from alien.data.io import read_json
 from alien.evaluation.summary import outcome_headline, render_run_summary
 from alien.pipeline.run_lock import project_run_lock
 from alien.pipeline.table import ORDER, STAGES
-from alien.tracking.outcome import leftover_experiment_warning
+from alien.tracking.outcome import leftover_experiment_warning, start_reason
 from alien.tracking.run_context import FlowContext
 from tasks.data_version import version_data_task
 from tasks.registry import registry_state_task
@@ -50,24 +56,47 @@ def flow_context(stages: list[dict[str, Any]]) -> FlowContext:
     )
 
 
+def how_started(run: FlowRun | None, triggers: list[dict[str, Any]] | None) -> str:
+    """:func:`start_reason` of the flow run ``run`` (``None``: not in a flow run): its ``triggers``,
+    else whether its deployment's schedule made it (Prefect's ``auto_scheduled``)."""
+    scheduled = run is not None and bool(run.auto_scheduled)
+    return start_reason(
+        triggers, scheduled_for=run.expected_start_time if run is not None and scheduled else None
+    )
+
+
 @flow(name="retrain", log_prints=True)
-def retrain(params_path: str = "params.yaml", push_data: bool = True) -> dict[str, Any]:
-    """Retrain, align, gate and register; returns what each stage did, the registry's state and
-    the run's ``outcome`` headline (promoted / not promoted because … / registered as challenger because …).
+def retrain(
+    params_path: str = "params.yaml", push_data: bool = True, triggers: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """Retrain, align, gate and register; returns what each stage did, the registry's state,
+    the run's ``outcome`` headline (promoted / not promoted because … / registered as challenger
+    because …) and ``started_by`` (why it ran, also in the summary under the headline).
 
     Runs in the project root (the folder with ``dvc.yaml``; ``paths.*`` are relative to it).
     ``params_path`` reaches every stage (``register`` logs that file) and DVC's skip check.
+    ``triggers``: the monitor triggers that started this run (:mod:`flows.monitor` passes them).
     """
+    context = FlowRunContext.get()
+    started_by = how_started(context.flow_run if context is not None else None, triggers)
+    print(started_by)
     p = load_params(params_path)
     root = str(Path.cwd())
     warning = leftover_experiment_warning(p.registry, None)  # a flow is never a `dvc exp run`
     if warning:
         get_run_logger().warning("WARNING: %s", warning)
     with project_run_lock(root):
-        return _retrain(p, params_path, root, push_data=push_data)
+        return _retrain(p, params_path, root, push_data=push_data, started_by=started_by)
 
 
-def _retrain(p: Params, params_path: str, root: str, *, push_data: bool) -> dict[str, Any]:
+def with_start_line(summary: str, started_by: str) -> str:
+    """``summary`` with ``started_by`` as its own paragraph under the registry headline."""
+    lines = summary.split("\n")
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("**Registry:")), 1)
+    return "\n".join([*lines[:at], "", f"Why it ran: {started_by}", *lines[at:]])
+
+
+def _retrain(p: Params, params_path: str, root: str, *, push_data: bool, started_by: str) -> dict[str, Any]:
     stages: list[dict[str, Any]] = []
     data_version: dict[str, Any] = {}
     for stage in STAGES:
@@ -80,6 +109,7 @@ def _retrain(p: Params, params_path: str, root: str, *, push_data: bool) -> dict
     summary = render_run_summary(
         p.paths, stages=stages, data_version=data_version, registry=registry, model_name=p.registry.model_name
     )
+    summary = with_start_line(summary, started_by)
     create_markdown_artifact(
         key=SUMMARY_ARTIFACT, markdown=summary, description="ALIEN retrain: gate and registry"
     )
@@ -91,4 +121,5 @@ def _retrain(p: Params, params_path: str, root: str, *, push_data: bool) -> dict
         "summary": summary,
         "registry": registry,
         "outcome": outcome,
+        "started_by": started_by,
     }

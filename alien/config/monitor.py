@@ -12,12 +12,13 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict
 from pydantic.dataclasses import dataclass
 
 from alien.options.base import OPTIONS, Bool, PositiveInt, Probability, Str, Text
 
 _DURATION = re.compile(r"^[1-9][0-9]*(s|min|h|D)$")
+_URL_SCHEMES = ("postgresql", "postgres")
 
 
 def _duration(value: str) -> str:
@@ -40,6 +41,25 @@ def _every_key(cls: type) -> BeforeValidator:
         return value
 
     return BeforeValidator(check)
+
+
+def _log_location(value: str) -> str:
+    """A folder, or a PostgreSQL URL without a password (params.yaml is versioned and shared)."""
+    if "://" not in value:
+        return value
+    scheme, rest = value.split("://", 1)
+    if scheme.lower() not in _URL_SCHEMES:
+        # the value is not echoed: a URL of an unexpected kind may still carry a secret
+        raise ValueError(
+            f"must be a folder or a {' or '.join(f'{s}://' for s in _URL_SCHEMES)} URL, got a {scheme!r} URL"
+        )
+    userinfo, at, _ = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")
+    if (at and ":" in userinfo) or re.search(r"(?i)[?&]password=", rest):
+        raise ValueError(
+            "a PostgreSQL URL must not carry its password (params.yaml is versioned): "
+            "remove it from the URL and set PGPASSWORD or ~/.pgpass where the log is opened"
+        )
+    return value
 
 
 Level = Probability | None
@@ -78,18 +98,19 @@ class RetrainWhenConfig:
     min_new_labels: PositiveInt | None = None
 
 
-@dataclass(frozen=True, config=OPTIONS)
+@dataclass(frozen=True, config=ConfigDict(**OPTIONS, hide_input_in_errors=True))  # log may hold a secret
 class MonitorConfig:
     """After deployment: the prediction log and the monitor (README "After deployment").
 
     Attributes:
-        log: the prediction log's folder; null turns logging off.
+        log: the prediction log: a folder (local JSONL), or ``postgresql://user@host:port/db``
+            (scaled out; the password in ``PGPASSWORD``, never here); null turns logging off.
         log_text: keep each input's text in the log (otherwise its SHA-256 only).
         window: how the log is cut into windows.
         retrain_when: which evidence starts a retrain.
     """
 
-    log: Text | None = None
+    log: Annotated[Text, AfterValidator(_log_location)] | None = None
     log_text: Bool = False
     window: Annotated[WindowConfig, _every_key(WindowConfig)] = WindowConfig()
     retrain_when: Annotated[RetrainWhenConfig, _every_key(RetrainWhenConfig)] = RetrainWhenConfig()

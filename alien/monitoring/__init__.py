@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from alien.monitoring.estimate import WindowReport, error_interval, estimate_window
     from alien.monitoring.feedback import attach_labels, read_labels
     from alien.monitoring.log import PredictionLog, read_log, rows_from_frame
+    from alien.monitoring.postgres import PostgresLog
     from alien.monitoring.report import render_windows
     from alien.monitoring.schema import LOG_COLUMNS, POSTGRES_DDL, LogStore
+    from alien.monitoring.stores import open_log
     from alien.monitoring.triggers import RetrainPolicy, Trigger, evaluate_triggers, evaluate_windows
     from alien.monitoring.windows import Window, monitor_windows, split_windows
 
@@ -32,6 +34,8 @@ _LAZY = {
     "POSTGRES_DDL": "schema",
     "LogStore": "schema",
     "PredictionLog": "log",
+    "PostgresLog": "postgres",
+    "open_log": "stores",
     "read_log": "log",
     "rows_from_frame": "log",
     "attach_labels": "feedback",
@@ -56,6 +60,7 @@ __all__ = [
     "POSTGRES_DDL",
     "DriftResult",
     "LogStore",
+    "PostgresLog",
     "PredictionLog",
     "RetrainPolicy",
     "Trigger",
@@ -68,6 +73,7 @@ __all__ = [
     "evaluate_windows",
     "feature_drift",
     "monitor_windows",
+    "open_log",
     "read_labels",
     "read_log",
     "render_windows",

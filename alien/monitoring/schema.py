@@ -7,8 +7,9 @@ to keep it). Labels arrive later and are stored apart, keyed by request id, so a
 prediction row is written once and never rewritten.
 
 :class:`LogStore` is what a store offers: the local JSONL folder
-(:class:`alien.monitoring.log.PredictionLog`) now, a PostgreSQL table with the
-columns of :data:`POSTGRES_DDL` later.
+(:class:`alien.monitoring.log.PredictionLog`), or the PostgreSQL tables of
+:data:`POSTGRES_DDL` (:class:`alien.monitoring.postgres.PostgresLog`);
+:func:`alien.monitoring.stores.open_log` picks one from ``monitor.log``.
 """
 
 from __future__ import annotations
@@ -185,13 +186,28 @@ def typed_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Records as a frame: :data:`LOG_COLUMNS` + :data:`TRUE_LABEL`, UTC times, oldest first."""
     columns = [*LOG_COLUMNS, TRUE_LABEL]
     frame = pd.DataFrame.from_records(records, columns=columns)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    # microseconds always: pandas would pick seconds for an empty column, and frames of one log differ
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601").astype("datetime64[us, UTC]")
     frame["u"] = frame["u"].astype("float64")
     frame["raw_uncertainty"] = frame["raw_uncertainty"].astype("float64")
     frame["abstain"] = frame["abstain"].astype(bool)
+    frame = frame.astype(
+        {c: str for c in ("request_id", "model_name", "model_version", "label", "text_sha256")}
+    )
     frame = frame.astype({c: object for c in ("text", TRUE_LABEL)})
     # stable: rows of one append share a time and keep the order they were given in
     return frame.sort_values("time", kind="stable").reset_index(drop=True)
+
+
+def join_labels(frame: pd.DataFrame, labels: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with :data:`TRUE_LABEL` set from ``labels`` (request id -> label), None elsewhere.
+
+    A frame is left as it is when ``labels`` is empty, as every store's reader does.
+    """
+    if labels:
+        frame[TRUE_LABEL] = frame["request_id"].map(labels).astype(object)
+        frame[TRUE_LABEL] = frame[TRUE_LABEL].where(frame[TRUE_LABEL].notna(), None)
+    return frame
 
 
 def now_utc() -> datetime:

@@ -16,13 +16,16 @@ import pandas as pd
 
 from alien.monitoring.estimate import WindowReport
 from alien.monitoring.jsonl import append_records, iter_records
-from alien.monitoring.log import read_log
+from alien.monitoring.location import is_postgres_url
 from alien.monitoring.report import render_windows
 from alien.monitoring.schema import now_utc
+from alien.monitoring.stores import open_log
 from alien.monitoring.triggers import RetrainPolicy, Trigger, evaluate_windows
 from alien.monitoring.windows import WindowBy, monitor_windows
 
 FIRED_FILE = "triggers.jsonl"
+URL_STATE_DIR = ".alien-monitor"
+"""The fired-trigger record's folder when the log is a PostgreSQL table (docs/scale-out.md)."""
 """``<log>/triggers.jsonl``: one record per trigger that started a retrain."""
 DEFAULT_DRIFT_ALPHA = 0.05
 
@@ -71,6 +74,12 @@ class MonitorOutcome:
     notes: list[str] = field(default_factory=list)
 
 
+def fired_dir(location: str | Path) -> Path:
+    """Where the windows that fired are remembered: the log's folder, or for a PostgreSQL log
+    :data:`URL_STATE_DIR` under the current directory (the project root the monitor runs in)."""
+    return Path(URL_STATE_DIR) if is_postgres_url(str(location)) else Path(location)
+
+
 def read_fired(directory: str | Path) -> set[str]:
     """The window keys that have started a retrain before."""
     path = Path(directory) / FIRED_FILE
@@ -92,7 +101,7 @@ def latest_version(frame: pd.DataFrame) -> str | None:
 
 
 def run_monitor(
-    directory: str | Path,
+    location: str | Path,
     *,
     target_risk: float,
     policy: RetrainPolicy,
@@ -107,7 +116,7 @@ def run_monitor(
     """Report the windows of ``version`` (default: the newest row's) and the triggers they fire now.
 
     Args:
-        directory: the prediction log's folder.
+        location: the prediction log's folder or ``postgresql://`` URL (:func:`~alien.monitoring.stores.open_log`).
         target_risk: ``calibration.target_risk``.
         policy: the triggers (``monitor.retrain_when``).
         reference: the champion's test split.
@@ -119,7 +128,8 @@ def run_monitor(
             its rows will belong to a full window later).
         style: ``"text"`` or ``"markdown"`` table.
     """
-    frame = read_log(directory)
+    with open_log(location) as log:
+        frame = log.read()
     version = version if version is not None else latest_version(frame)
     frame = frame[frame["model_version"].astype(str) == str(version)].reset_index(drop=True)
     alpha = policy.drift if policy.drift is not None else DEFAULT_DRIFT_ALPHA
@@ -138,7 +148,7 @@ def run_monitor(
         policy = RetrainPolicy(**{**policy.__dict__, "error_above_champion": None})
     complete = [r for r in reports if by == "time" or r.n == size]
     triggers = evaluate_windows(
-        complete, policy, champion_test_error=error, already_fired=read_fired(directory)
+        complete, policy, champion_test_error=error, already_fired=read_fired(fired_dir(location))
     )
     notes = [f"reference: {reference.source}"]
     if reference.u is None:

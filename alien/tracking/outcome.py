@@ -6,13 +6,19 @@ name to ``register.run`` explicitly (``experiment=``). An experiment never promo
 run and version carry the experiment's name (:data:`TAG_DVC_EXPERIMENT`). Every
 registration leaves its one-line outcome on the version (:data:`TAG_OUTCOME`), which
 the card's status block shows next to what the version is now.
+
+Why a retrain ran at all (:func:`start_reason`) stands in its summary next to that outcome:
+the monitor's trigger and the numbers behind it, its deployment's schedule, or a person.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+import math
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from alien.config.registry import RegistryConfig
 from alien.evaluation.gates import GateReport
@@ -70,3 +76,49 @@ def record_outcome(
             client.set_tag(run_id, TAG_DVC_EXPERIMENT, experiment)
     client.set_model_version_tag(name, version, TAG_OUTCOME, headline)
     refresh_cards(store, [version])
+
+
+def start_reason(
+    triggers: Sequence[Mapping[str, Any]] | None, *, scheduled_for: datetime | None = None
+) -> str:
+    """Why a retrain run started, in one line for its summary.
+
+    Args:
+        triggers: the monitor triggers that started it (each a
+            :meth:`alien.monitoring.triggers.Trigger.to_dict`: ``name``, ``numbers``, and
+            ``window_key`` when known); None or empty when no trigger did.
+        scheduled_for: when its deployment's schedule made the run (it was not started by
+            a trigger or a person); None when no schedule made it.
+
+    Raises:
+        ValueError: a trigger without a ``name`` or with ``numbers`` that are not a mapping of
+            names to numbers (the trigger and the bad value are named).
+
+    >>> start_reason([{"name": "drift_u", "numbers": {"p_value": 3.2e-05, "alpha": 0.01},
+    ...                "window_key": "3/rows 600-799"}])
+    'started by monitor trigger drift_u: p_value 3.2e-05, alpha 0.01 (window 3/rows 600-799)'
+    >>> start_reason(None)
+    'started by hand (no monitor trigger, no schedule)'
+    """
+    if triggers:
+        return "started by " + "; ".join(_trigger_text(i, t) for i, t in enumerate(triggers))
+    if scheduled_for is not None:
+        return (
+            f"scheduled: a run of its deployment's schedule, due {scheduled_for:%Y-%m-%d %H:%M %Z}".rstrip()
+        )
+    return "started by hand (no monitor trigger, no schedule)"
+
+
+def _trigger_text(index: int, trigger: Mapping[str, Any]) -> str:
+    if not isinstance(trigger, Mapping) or not isinstance(trigger.get("name"), str) or not trigger["name"]:
+        raise ValueError(f"trigger {index} must be a mapping with a 'name', got {trigger!r:.120}")
+    numbers = trigger.get("numbers", {})
+    if not isinstance(numbers, Mapping):
+        raise ValueError(f"trigger {trigger['name']!r}: numbers must be a mapping, got {numbers!r:.120}")
+    shown = []
+    for key, value in numbers.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            raise ValueError(f"trigger {trigger['name']!r}: number {key!r} must be a number, got {value!r}")
+        shown.append(f"{key} {value:.3g}")
+    where = f" (window {trigger['window_key']})" if trigger.get("window_key") else ""
+    return f"monitor trigger {trigger['name']}: {', '.join(shown) or 'no numbers'}{where}"

@@ -1,8 +1,8 @@
 """The served model's prediction log: which folder, and appending one answered request.
 
 A served model is configured by its serving process, not by ``params.yaml`` (the
-server may run far from the project): ``ALIEN_MONITOR_LOG`` names the log's folder
-(unset or empty: no log) and ``ALIEN_MONITOR_LOG_TEXT=true`` keeps each input's
+server may run far from the project): ``ALIEN_MONITOR_LOG`` names the log's folder or
+its ``postgresql://`` URL (unset or empty: no log) and ``ALIEN_MONITOR_LOG_TEXT=true`` keeps each input's
 text. Both are read once, when the model loads. With the log on, every answered
 request is appended (:class:`alien.monitoring.PredictionLog`: safe under
 concurrent threads and worker processes) and each output row gains a
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from alien.monitoring.log import PredictionLog
+    from alien.monitoring.schema import LogStore
 
 log = logging.getLogger(__name__)
 LOG_ENV = "ALIEN_MONITOR_LOG"
@@ -36,7 +36,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
 
-def log_from_env(environ: Mapping[str, str] | None = None) -> PredictionLog | None:
+def log_from_env(environ: Mapping[str, str] | None = None) -> LogStore | None:
     """The prediction log the serving process asked for, or ``None`` when it asked for none.
 
     Raises:
@@ -49,14 +49,15 @@ def log_from_env(environ: Mapping[str, str] | None = None) -> PredictionLog | No
     text = env.get(LOG_TEXT_ENV, "").strip().lower()
     if text not in _TRUE | _FALSE:
         raise ValueError(f"{LOG_TEXT_ENV} must be true or false, got {env[LOG_TEXT_ENV]!r}")
-    from alien.monitoring.log import PredictionLog
+    from alien.monitoring.location import redact_url
+    from alien.monitoring.stores import open_log
 
-    log.info("prediction log: %s (texts %s)", folder, "kept" if text in _TRUE else "hashed")
-    return PredictionLog(folder, log_text=text in _TRUE)
+    log.info("prediction log: %s (texts %s)", redact_url(folder), "kept" if text in _TRUE else "hashed")
+    return open_log(folder, log_text=text in _TRUE)
 
 
 def log_response(
-    prediction_log: PredictionLog,
+    prediction_log: LogStore,
     texts: list[str],
     frame: pd.DataFrame,
     *,
