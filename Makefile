@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help install run repro test test-integration test-slow lint bench bench-tasks bench-serving bench-scaleout results clean
+.PHONY: help install run repro test test-integration test-slow lint bench bench-tasks bench-serving bench-monitor bench-scaleout results clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ bench-serving: install  ## mlflow models serve under 1/2/8/16 concurrent clients
 	mkdir -p benchmarks/results
 	$(BIN)/python benchmarks/bench_serving.py | tee benchmarks/results/serving.txt
 
+bench-monitor: install  ## after deployment: the monitor's estimate vs realised error in distribution and under 4 shifts
+	$(BIN)/python benchmarks/bench_monitor.py
+
 bench-scaleout: install  ## Dask sweep vs sequential, and a no-op nightly run: ephemeral server vs deployment + worker
 	$(BIN)/python benchmarks/bench_scaleout.py
 
@@ -69,6 +72,8 @@ results: install  ## regenerate every table in docs/results.md (hours on 2 cores
 	$(BIN)/python benchmarks/bench_selection.py
 	$(BIN)/python benchmarks/quality_matrix.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_vs_temperature.py
+	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/write_results.py
 
 clean:  ## remove pipeline outputs (keeps the venv and the registry)

@@ -7,9 +7,10 @@
    without a server does today) vs triggering the deployment on a running ``prefect server``
    with a process worker polling every second: the time from trigger to finished.
 
-    python benchmarks/bench_scaleout.py [--cells 4] [--repeats 3]
+    python benchmarks/bench_scaleout.py [--cells 4] [--repeats 3] [--skip-sweep]
 
-Writes ``benchmarks/results/scaleout.json``.
+Writes ``benchmarks/results/scaleout.json`` (``--skip-sweep`` keeps the sweep numbers already there).
+The no-op nightly's goal is issue 20's: at most 10 s from trigger to finished through the deployment.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--cells", type=int, default=4, help="sweep cells (one seed each)")
     parser.add_argument("--repeats", type=int, default=3, help="timed no-op nightly runs (median)")
+    parser.add_argument("--skip-sweep", action="store_true", help="measure the no-op nightly run only")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="alien-scaleout-") as name:
         tmp = Path(name)
@@ -152,25 +154,29 @@ def main(argv: list[str] | None = None) -> None:
             with temporary_settings(
                 {PREFECT_API_URL: api["PREFECT_API_URL"], PREFECT_LOGGING_TO_API_ENABLED: False}
             ):
-                sweep = bench_sweep(tmp, args.cells)
+                sweep = None if args.skip_sweep else bench_sweep(tmp, args.cells)
                 nightly = bench_nightly(tmp, api, args.repeats)
         finally:
             server.stop()
     print(f"{'':44s}{'sequential / today':>20s}{'scaled out':>14s}{'ratio':>9s}")
-    print(
-        f"{'sweep, ' + str(sweep['cells']) + ' tiny cells (s)':44s}{sweep['sequential_s']:>20.1f}"
-        f"{sweep['dask_2_workers_s']:>14.1f}{sweep['dask_over_sequential']:>9.3f}"
-        f"   results equal: {sweep['results_equal']}"
-    )
+    if sweep is not None:
+        print(
+            f"{'sweep, ' + str(sweep['cells']) + ' tiny cells (s)':44s}{sweep['sequential_s']:>20.1f}"
+            f"{sweep['dask_2_workers_s']:>14.1f}{sweep['dask_over_sequential']:>9.3f}"
+            f"   results equal: {sweep['results_equal']}"
+        )
     e, d = nightly["ephemeral_alien_run_noop_s"], nightly["deployment_trigger_to_finished_s"]
     print(
         f"{'no-op nightly, trigger to finished (s)':44s}{e:>20.2f}{d:>14.2f}{d / e:>9.3f}"
         f"   (queue+start {nightly['of_which_created_to_running_s']:.2f} s, flow {nightly['of_which_flow_body_s']:.2f} s;"
-        f" goal <= 5 s)"
+        f" goal <= 10 s)"
     )
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "scaleout.json").write_text(json.dumps({"sweep": sweep, "nightly": nightly}, indent=2) + "\n")
+    path = out / "scaleout.json"
+    kept = json.loads(path.read_text()) if sweep is None and path.is_file() else {}
+    written = {"sweep": sweep if sweep is not None else kept.get("sweep"), "nightly": nightly}
+    path.write_text(json.dumps(written, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 Skipping unchanged work is DVC's job (:func:`alien.pipeline.incremental.run_incremental`):
 DVC hashes the files a stage reads, which Prefect's input-based cache keys cannot see.
-Stages the table marks ``live`` (they read the registry) always run. A skipped stage
-ends in ``Completed(name="Skipped")`` (Prefect 3 has no skipped state type; a named
-Completed state is how it shows "Cached" too), so the UI tells it from a stage that ran;
-call the tasks with ``return_state=True`` and take ``.result()``.
+Stages the table marks ``live`` (they read the registry) or ``always_changed`` always run,
+without asking DVC; gate and register then report ``unchanged`` themselves when their last
+decision still holds. A skipped or unchanged stage ends in ``Completed(name="Skipped")``
+(Prefect 3 has no skipped state type; a named Completed state is how it shows "Cached"
+too), so the UI tells it from a stage that ran; call the tasks with ``return_state=True``
+and take ``.result()``. A stage's module is imported only when it runs: a nightly run
+with nothing to do never imports the training stack.
 Retries are for the stages that touch the network (the table's ``always_changed``: they
 look at the outside world) or the registry (``live``).
 """
@@ -37,26 +40,28 @@ Outcome = dict[str, Any]
 StageTask = Task[[Params, str, str, Mapping[str, Any] | None], Outcome | State[Outcome]]
 
 
+def _why_skipped(outcome: Outcome) -> str:
+    if outcome["unchanged"]:
+        return f"unchanged since the decision of {outcome['result'].get('decided_at')}"
+    return "restored from DVC's run-cache" if outcome["restored"] else "inputs unchanged since dvc.lock"
+
+
 def _stage_task(stage: Stage) -> StageTask:
-    name, always = stage.name, stage.live
+    name, always = stage.name, stage.live or stage.always_changed
 
     def run_stage(
         p: Params, params_path: str, root: str, extra: Mapping[str, Any] | None = None
     ) -> Outcome | State[Outcome]:
         """``extra``: further keywords the stage's ``run`` takes (register: the flow's ``context``)."""
-        run = stage_runner(name)
         outcome = run_incremental(
             name,
-            lambda: run(p, root=root, params_file=params_path, **(extra or {})),
+            lambda: stage_runner(name)(p, root=root, params_file=params_path, **(extra or {})),
             root=root,
             params_file=params_path,
             always=always,
         ).to_dict()
         if outcome["skipped"]:
-            why = (
-                "restored from DVC's run-cache" if outcome["restored"] else "inputs unchanged since dvc.lock"
-            )
-            return Completed(name="Skipped", message=f"{name}: {why}", data=outcome)
+            return Completed(name="Skipped", message=f"{name}: {_why_skipped(outcome)}", data=outcome)
         return outcome
 
     run_stage.__name__ = run_stage.__qualname__ = f"{name}_task"

@@ -13,9 +13,10 @@ GPU) and only rank 0 measures validation accuracy and saves.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,12 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
     PrinterCallback,
-    Trainer,
     TrainingArguments,
     set_seed,
 )
 
 from alien.backbones import distributed
+from alien.backbones.batching import LengthGroupedSampler, SamplerTrainer
 from alien.backbones.lora import apply_lora, lora_target_modules
 from alien.backbones.plan import Device, check_launch, resolve_options
 from alien.backbones.progress import FinetuneProgress
@@ -103,16 +104,16 @@ def finetune(
     kind = get_task(task)
     _check_inputs(model, train_records, val_records, task=kind, max_length=max_length)
     start = time.perf_counter()
-    set_seed(plan.seed)
     train, val, collator = _features(
         tokenizer, train_records, val_records, model, task=kind, max_length=max_length
     )
     total = sum(p.numel() for p in model.parameters())
     targets, trained = _prepare(model, plan)
     trainable = sum(p.numel() for p in trained.parameters() if p.requires_grad)
-    output, history = _train(trained, tokenizer, train, collator, plan, device=device)
-    _merge_into(model, trained, plan)
-    accuracy = _save_and_score(model, tokenizer, collator, val, plan=plan, output_dir=output_dir)
+    with _torch_threads(plan.threads):
+        output, history = _train(trained, tokenizer, train, collator, plan, device=device)
+        _merge_into(model, trained, plan)
+        accuracy = _save_and_score(model, tokenizer, collator, val, plan=plan, output_dir=output_dir)
     return FinetuneSummary(
         method=plan.method,
         train_loss=float(output.training_loss),
@@ -127,6 +128,20 @@ def finetune(
         processes=distributed.world_size(),
         log_history=history,
     )
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op thread count set to ``threads`` for the block (``None``: left as it is), then restored."""
+    if threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _features(
@@ -182,7 +197,8 @@ def _check_inputs(
 
 
 def _prepare(model: PreTrainedModel, plan: FinetuneOptions) -> tuple[tuple[str, ...], Any]:
-    """The LoRA targets and the module to train: ``model`` itself, or its peft wrapper."""
+    """The LoRA targets and the module to train: ``model`` itself, or its peft wrapper (seeded first)."""
+    set_seed(plan.seed)  # before anything draws: LoRA's initialisation, then the Trainer
     if plan.method != "lora":
         return (), model
     targets = lora_target_modules(model, plan.lora_target_modules)
@@ -202,13 +218,21 @@ def _train(
     device: Device,
 ) -> tuple[Any, tuple[dict[str, float], ...]]:
     """Train; the Trainer's output and its per-step log points (loss, learning rate, grad norm)."""
+    sampler = (
+        LengthGroupedSampler(
+            [len(f["input_ids"]) for f in features], batch_size=plan.batch_size, seed=plan.seed
+        )
+        if plan.group_by_length
+        else None
+    )
     with tempfile.TemporaryDirectory(prefix="alien-trainer-") as scratch:
-        trainer = Trainer(
+        trainer = SamplerTrainer(
             model=model,
             args=_training_arguments(plan, scratch, device=device),
             train_dataset=features,  # a list is a map-style dataset
             data_collator=collator,
             processing_class=tokenizer,
+            train_sampler=sampler,
         )
         trainer.remove_callback(PrinterCallback)  # stdout belongs to the stage's JSON summary
         trainer.add_callback(FinetuneProgress())  # bar with ETA on a TTY, a line per epoch otherwise
@@ -241,7 +265,7 @@ def _training_arguments(plan: FinetuneOptions, output_dir: str, *, device: Devic
         weight_decay=plan.weight_decay,
         warmup_steps=plan.warmup_ratio,  # a float in [0, 1) is a fraction of the steps
         lr_scheduler_type="linear",
-        optim="adamw_torch",
+        optim="adamw_torch_fused" if plan.fused_adamw else "adamw_torch",
         seed=plan.seed,
         data_seed=plan.seed,
         use_cpu=device == "cpu",

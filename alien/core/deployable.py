@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alien.calibration import Calibrator, calibrator_from_dict
-from alien.core.abstention import AbstentionRule
+if TYPE_CHECKING:  # scikit-learn and torch: only reading a calibration needs them (read_calibration)
+    from alien.calibration import Calibrator
+    from alien.core.abstention import AbstentionRule
 
 FORMAT_VERSION = 1
 HEAD_FILE = "alien_head.safetensors"
@@ -53,6 +54,9 @@ def read_calibration(directory: str | Path) -> tuple[Calibrator | None, Abstenti
     Raises:
         ValueError: ``calibration.json`` exists but is malformed.
     """
+    from alien.calibration import calibrator_from_dict
+    from alien.core.abstention import AbstentionRule
+
     path = Path(directory) / CALIBRATION_FILE
     if not path.is_file():
         return None, None

@@ -31,8 +31,9 @@ def outcome_headline(registration: Mapping[str, Any]) -> str:
 
     ``registration`` is the register stage's result (``reports/registration.json``).
     "promoted: version N is @champion"; "registered as challenger because <reason>"
-    (a new production version left as challenger); else "not promoted because <reason>"
-    (already registered, rolled back, champion pinned, experiment, …).
+    (a new production version left as challenger); "unchanged since the decision of …" (gate
+    and register found their last decision standing, :mod:`alien.tracking.decision`); else
+    "not promoted because <reason>" (already registered, rolled back, champion pinned, experiment, …).
 
     Raises:
         ValueError: ``registration`` lacks one of :data:`OUTCOME_KEYS`.
@@ -43,6 +44,8 @@ def outcome_headline(registration: Mapping[str, Any]) -> str:
     version, reason = registration["version"], registration["reason"]
     if registration["promoted"]:
         what = f"promoted: version {version} is @champion"
+    elif registration.get("unchanged"):
+        what = f"{reason} (version {version})"
     elif registration.get("mode", "production") == "production" and not registration.get("reused"):
         what = f"registered as challenger (version {version}) because {reason}"
     else:

@@ -11,17 +11,28 @@ DVC's record is only evidence when it describes this run: ``dvc.lock`` holds
 the values of ``<root>/params.yaml``, so a run from another params file never
 skips a stage and never commits one (``dvc.lock`` would then claim outputs
 that params.yaml did not produce).
+
+A stage that always runs (it looks at the outside world or reads the live registry) is not
+committed again when ``dvc.lock`` already records the very output files it wrote: a DVC
+commit costs seconds, and a no-op nightly run would pay it for fetch, gate and register.
+Gate and register may also find that nothing they decide on changed and report ``unchanged``
+in their result (:mod:`alien.tracking.decision`): the outcome is then ``skipped``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
+
 from alien.pipeline.versioning import commit_stage, reusable
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DVC_PARAMS_FILE = "params.yaml"
 
@@ -39,6 +50,7 @@ class StageOutcome:
     seconds: float
     result: dict[str, Any] | None
     restored: bool = False  # skipped because DVC's run-cache held its outputs (checked out)
+    unchanged: bool = False  # skipped because the stage found its last decision still holds
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,6 +59,7 @@ class StageOutcome:
             "seconds": self.seconds,
             "result": self.result,
             "restored": self.restored,
+            "unchanged": self.unchanged,
         }
 
 
@@ -71,7 +84,8 @@ def run_incremental(
         run: runs the stage.
         root: the project root (the folder with ``dvc.yaml``).
         params_file: the params file this run uses.
-        always: never skip (stages that read the live registry).
+        always: never ask DVC (stages that look at the outside world or read the live
+            registry: DVC would say they changed); such a stage may still report ``unchanged``.
     """
     start = time.perf_counter()
     recorded = tracked_by_dvc(params_file, root=root)
@@ -80,6 +94,29 @@ def run_incremental(
         seconds = round(time.perf_counter() - start, 2)
         return StageOutcome(stage, True, seconds, None, restored=reuse == "restored")
     result = dict(run().to_dict())
-    if recorded:
+    unchanged = bool(result.get("unchanged"))
+    if recorded and not (always and locked_outputs_match(stage, root=root)):
         commit_stage(stage, root=root)
-    return StageOutcome(stage, False, round(time.perf_counter() - start, 2), result)
+    seconds = round(time.perf_counter() - start, 2)
+    return StageOutcome(stage, unchanged, seconds, result, unchanged=unchanged)
+
+
+def locked_outputs_match(stage: str, *, root: str | Path) -> bool:
+    """Whether ``dvc.lock`` records ``stage`` with exactly the output files there are now.
+
+    Read from the file, without DVC (opening DVC's repository costs seconds): only
+    single-file outputs are compared (a folder's hash is DVC's own), and any doubt — no
+    lock, no entry, a folder, another hash — means no.
+    """
+    lock = Path(root) / "dvc.lock"
+    if not lock.is_file():
+        return False
+    entry = (yaml.load(lock.read_text(encoding="utf-8"), Loader=_LOADER) or {}).get("stages", {}).get(stage)
+    outs = (entry or {}).get("outs") or []
+    for out in outs:
+        path = Path(root) / str(out.get("path", ""))
+        if out.get("hash") != "md5" or not path.is_file() or str(out.get("md5", "")).endswith(".dir"):
+            return False
+        if hashlib.md5(path.read_bytes()).hexdigest() != out.get("md5"):
+            return False
+    return bool(outs)

@@ -29,17 +29,20 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from alien.config.paths import PathsConfig
-from alien.core.deployable import read_metadata
-from alien.core.feature_set import FeatureSet
 from alien.data.io import atomic_file, read_json
-from alien.evaluation.free_baseline import FreeBaseline
 from alien.evaluation.gates import GateReport
+
+# torch and scikit-learn come with these: imported by the hand-offs that need them, so that a
+# no-op nightly run (data version, gate report, register's inputs) never loads them
+if TYPE_CHECKING:
+    from alien.core.feature_set import FeatureSet
+    from alien.evaluation.free_baseline import FreeBaseline
 
 log = logging.getLogger(__name__)
 FINETUNE_METRICS_FILE = "finetune_metrics.json"  # inside paths.backbone
@@ -61,6 +64,8 @@ def load_split_features(paths: PathsConfig, split: str) -> FeatureSet:
     path = feature_path(paths, split)
     if not path.is_file():
         raise FileNotFoundError(f"no cached features for split {split!r} at {path}; run the features stage")
+    from alien.core.feature_set import FeatureSet
+
     return FeatureSet.load(path)
 
 
@@ -131,6 +136,8 @@ class TestScores:
         Raises:
             FileNotFoundError: no scores at ``path`` (run the evaluate stage).
         """
+        from alien.evaluation.free_baseline import FreeBaseline
+
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no per-row test scores at {path}; run the evaluate stage")
@@ -151,6 +158,8 @@ class TestScores:
 
 def deployable_label_names(deployable: str | Path) -> list[str]:
     """The class names a saved deployable model predicts (from its ``alien.json``)."""
+    from alien.core.deployable import read_metadata
+
     return [str(name) for name in read_metadata(deployable)["label_names"]]
 
 
@@ -179,7 +188,8 @@ def data_version(raw_path: str | Path, *, root: str | Path) -> dict[str, str]:
     md5 = file_md5(Path(root) / raw_path)
     lock = Path(root) / "dvc.lock"
     if lock.is_file():
-        stages: dict[str, Any] = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # dvc.lock runs to thousands of lines
+        stages: dict[str, Any] = (yaml.load(lock.read_text(), Loader=loader) or {}).get("stages", {})
         for stage in stages.values():
             for out in stage.get("outs", []):
                 if Path(out.get("path", "")) == raw_path and out.get("md5") == md5:

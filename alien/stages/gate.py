@@ -14,7 +14,13 @@ here; :mod:`alien.stages.register` acts on the verdict.
 
 The gate reads the live registry, which DVC does not track, so the stage table
 marks it ``live``: it runs every time in both runners and is never restored
-from DVC's run-cache. Its one output is the JSON report; the markdown view is
+from DVC's run-cache. It decides again only when something it decides on changed:
+when the registry holds a decision made on the same inputs (:func:`decision_key`: the
+scores, the test split, its params, the code) and is still in the state that decision
+left (:mod:`alien.tracking.decision`: no rollback, no new champion, no pin since),
+it writes that decision's report again and reports ``unchanged`` — no champion is
+loaded, nothing is resampled. The report carries its key as ``inputs``: register records
+the decision under it. Its one output is the JSON report; the markdown view is
 rendered from it wherever it is shown (:meth:`GateReport.to_markdown`), so no
 second file can disagree with it.
 """
@@ -22,9 +28,11 @@ second file can disagree with it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,15 +40,19 @@ from alien.config.data import DataConfig
 from alien.config.gates import GatesConfig
 from alien.config.paths import PathsConfig
 from alien.config.registry import RegistryConfig
-from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, read_split, write_json
-from alien.evaluation.free_baseline import FREE_SCORES
 from alien.evaluation.gates import GateReport
-from alien.evaluation.rules import FreeScores, Scored, decide
 from alien.pipeline.cli import StageResult, stage_cli
 from alien.pipeline.dvc_env import dvc_root
-from alien.stages.artifacts import TestScores
 from alien.task import get_task
+
+# The rules and the scores pull in the numerical stack (torch, scikit-learn): imported when the
+# gate decides, so an unchanged nightly run (which only reads its standing decision) never loads it.
+if TYPE_CHECKING:
+    from alien.core.model import AlienClassifier
+    from alien.evaluation.rules import Scored
+    from alien.stages.artifacts import TestScores
+    from alien.tracking.store import Store
 
 ALIEN = "alien"
 
@@ -52,6 +64,8 @@ class GateStageResult(StageResult):
     passed: bool
     gates: list[dict[str, Any]]
     champion_version: str | None
+    unchanged: bool = False  # the registry's decision on these inputs still held: not decided again
+    decided_at: str | None = None  # when that decision was made (``unchanged`` only)
 
 
 def champion_scored(version: str, champion: AlienClassifier, paths: PathsConfig, data: DataConfig) -> Scored:
@@ -60,6 +74,8 @@ def champion_scored(version: str, champion: AlienClassifier, paths: PathsConfig,
     Raises:
         ValueError: the champion predicts a different label set than the current data has.
     """
+    from alien.evaluation.rules import Scored
+
     labels = read_labels(paths.prepared)
     if list(champion.label_names) != list(labels):
         raise ValueError(
@@ -91,6 +107,9 @@ def build_report(
             evaluated, the scores predate Rule 1's baselines, or the champion was scored on
             different rows.
     """
+    from alien.evaluation.free_baseline import FREE_SCORES
+    from alien.evaluation.rules import FreeScores, Scored, decide
+
     for needed in FREE_SCORES:
         if needed not in scores.uncertainty:
             raise ValueError(
@@ -116,6 +135,31 @@ def build_report(
     )
 
 
+def decision_key(
+    gates: GatesConfig, registry: RegistryConfig, data: DataConfig, paths: PathsConfig, *, uri: str
+) -> str:
+    """sha256 of everything the verdict is decided on, bar the registry's state.
+
+    The per-row scores (the model), the prepared splits (the test rows the champion is
+    scored on), the gate's params (``gates``, ``registry`` with its resolved ``uri``,
+    ``data.task``) and the code (the ``alien`` package's source: an edited rule decides again).
+    """
+    from alien.tracking.decision import tree_digest
+
+    params = {
+        "gates": dataclasses.asdict(gates),
+        "registry": {**dataclasses.asdict(registry), "tracking_uri": uri},
+        "task": data.task,
+    }
+    parts = (
+        tree_digest(paths.scores),
+        tree_digest(paths.prepared),
+        json.dumps(params, sort_keys=True, default=str),
+        tree_digest(Path(__file__).resolve().parents[1], suffix=".py"),
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def run(
     gates: GatesConfig,
     registry: RegistryConfig,
@@ -124,7 +168,7 @@ def run(
     *,
     registry_root: Path | None = None,
 ) -> GateStageResult:
-    """Write the gate report, decided against the live registry's champion.
+    """Write the gate report, decided against the live registry's champion (or the standing decision).
 
     ``registry_root``: what a relative registry URI is relative to (default: the working
     directory; the command line passes DVC's repository root, which under
@@ -135,30 +179,62 @@ def run(
         ValueError: the champion is not comparable, or a metric is missing.
         RegistryUnavailableError: the registry cannot be reached.
     """
+    from alien.stages.artifacts import TestScores
     from alien.tracking import resolve_tracking_uri
     from alien.tracking.champion import load_champion
+    from alien.tracking.setup import missing_store
+    from alien.tracking.store import Store
 
     if registry_root is not None:
         uri = resolve_tracking_uri(registry.tracking_uri, root=registry_root)
         registry = dataclasses.replace(registry, tracking_uri=uri)
+    uri = resolve_tracking_uri(registry.tracking_uri)
+    key = decision_key(gates, registry, data, paths, uri=uri)
+    store = None if missing_store(uri) is not None else Store.from_config(registry)
+    if store is not None and Path(paths.scores).is_file():  # else: TestScores says to run evaluate
+        standing = _standing(store, key, paths)
+        if standing is not None:
+            return standing
     scores = TestScores.load(paths.scores)
-    loaded = load_champion(registry)
+    loaded = None if store is None else load_champion(store)
     champion = None if loaded is None else (loaded[0], champion_scored(*loaded, paths, data))
     looked_up = {
-        "tracking_uri": resolve_tracking_uri(registry.tracking_uri),
+        "tracking_uri": uri,
         "model_name": registry.model_name,
         "champion": None if champion is None else champion[0],
     }
     report = build_report(gates, scores, champion, registry=looked_up)
-    out = report.to_dict()
-    write_json(paths.gate_report, out)
-    # Earlier versions wrote a markdown twin that DVC did not track; a stale one would contradict this report.
-    Path(paths.gate_report).with_suffix(".md").unlink(missing_ok=True)
+    out = {**report.to_dict(), "inputs": key}  # what register records the decision under
+    _write(paths, out)
     return GateStageResult(
         passed=report.passed,
         gates=out["gates"],
         champion_version=None if champion is None else champion[0],
     )
+
+
+def _standing(store: Store, key: str, paths: PathsConfig) -> GateStageResult | None:
+    """The decision made on ``key`` while the registry is still as it left it: its report, written again."""
+    from alien.tracking.decision import last_decision
+
+    recorded = last_decision(store, gate_key=key)
+    if recorded is None:
+        return None
+    out = recorded.gate_report
+    _write(paths, out)
+    return GateStageResult(
+        passed=bool(out["passed"]),
+        gates=list(out["gates"]),
+        champion_version=(out.get("registry") or {}).get("champion"),
+        unchanged=True,
+        decided_at=recorded.at,
+    )
+
+
+def _write(paths: PathsConfig, report: dict[str, Any]) -> None:
+    write_json(paths.gate_report, report)
+    # Earlier versions wrote a markdown twin that DVC did not track; a stale one would contradict this report.
+    Path(paths.gate_report).with_suffix(".md").unlink(missing_ok=True)
 
 
 def cli_keywords() -> dict[str, Any]:

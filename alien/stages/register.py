@@ -6,13 +6,17 @@ Order of work (``docs/registry.md`` has the reasoning):
    its hand-off reader in :mod:`alien.stages.artifacts`) and derive the registration
    *token* from them — nothing is touched before this passes;
 2. configure tracking (one fast probe; the only place that creates an experiment);
-3. under the registry lock, repair what an interrupted run left (:meth:`Registry.recover`)
+3. if the last decision on this token, gate report and ``registry`` section still holds
+   (:mod:`alien.tracking.decision`: the registry is as it left it), write its result as
+   ``unchanged`` and stop: nothing is written to the registry (not under ``dvc exp run``);
+4. under the registry lock, repair what an interrupted run left (:meth:`Registry.recover`)
    and reuse the version registered with the same token, if any (never twice);
-4. otherwise one MLflow run (params, metrics, lineage, artifacts, pyfunc model, card),
+5. otherwise one MLflow run (params, metrics, lineage, artifacts, pyfunc model, card),
    then :func:`alien.tracking.registration.register_version`: a pending version, then one commit moving
    ``challenger`` and — gate passed, champion unchanged since the gate (compare-and-set),
    not pinned, production mode — ``champion``;
-5. write ``paths.registration`` from the live registry, still under the lock.
+6. record the decision on the version (the last write) and write ``paths.registration``
+   from the live registry, still under the lock.
 
 A failure ends the MLflow run FAILED; the registry keeps its previous state or the
 full new one (an interrupted commit is finished by the next run).
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +48,8 @@ from alien.evaluation.summary import outcome_headline
 from alien.pipeline.cli import StageResult, stage_cli
 from alien.pipeline.dvc_env import dvc_experiment, dvc_root
 from alien.stages.artifacts import RegisterInputs, read_register_inputs
+from alien.tracking.decision import decided_on, last_decision, unchanged_registration
+from alien.tracking.decision import record as record_decision
 from alien.tracking.execution import Decision, Execution, log_and_register
 from alien.tracking.lock import RegistryBusyError
 from alien.tracking.outcome import decision, effective_registry, leftover_experiment_warning, record_outcome
@@ -86,6 +92,8 @@ class RegisterResult(StageResult):
     pinned: str | None = None
     recovered: list[str] = field(default_factory=list)
     experiment: str | None = None
+    unchanged: bool = False  # the last decision on this model, report and registry state still held
+    decided_at: str | None = None  # when that decision was made (``unchanged`` only)
 
 
 def _pipeline_outputs(paths: PathsConfig) -> tuple[str, ...]:
@@ -191,20 +199,28 @@ def run(
     token = registration_token(
         inputs.deployable, inputs.data_version, model_name=registry.model_name, mode=registry.mode
     )
+    names = (data.source, backbone.name)
     execution = _execution(
-        inputs,
-        token,
-        paths,
-        root=root,
-        params_file=Path(params_file),
-        names=(data.source, backbone.name),
-        context=context,
+        inputs, token, paths, root=root, params_file=Path(params_file), names=names, context=context
     )
     chosen = decision(inputs.gate_report, registry, experiment=experiment)
     with run_environment():
         tracking = configure_tracking(registry, root=root if registry_root is None else registry_root)
         reg = Registry(tracking.client, registry.model_name, tracking.uri, registry.mode, registry.experiment)
+        standing = None if experiment is not None else _standing(reg, execution, registry)
+        if standing is not None:
+            write_json(root / paths.registration, standing.to_dict())
+            return standing
         return _locked(reg, tracking, execution, chosen, registry, experiment, root / paths.registration)
+
+
+def _standing(reg: Registry, execution: Execution, cfg: RegistryConfig) -> RegisterResult | None:
+    """The result of the last decision on the same inputs, if the registry is still in the state it left."""
+    recorded = last_decision(reg, **decided_on(execution.token, execution.gate_report_file, cfg))
+    if recorded is None:
+        return None
+    names = {f.name for f in fields(RegisterResult)}
+    return RegisterResult(**{k: v for k, v in unchanged_registration(recorded).items() if k in names})
 
 
 def _locked(
@@ -227,6 +243,8 @@ def _locked(
         record_outcome(
             reg, result.version, run_id, headline=outcome_headline(result.to_dict()), experiment=experiment
         )
+        inputs = decided_on(execution.token, execution.gate_report_file, cfg)
+        record_decision(reg, result.version, inputs=inputs, registration=result.to_dict())  # the last write
         write_json(out, result.to_dict())
     return result
 

@@ -33,6 +33,7 @@ TAG_PENDING_SINCE = "alien.pending_since"
 TAG_MODE = "alien.mode"
 TAG_DVC_EXPERIMENT = "alien.dvc_experiment"  # the `dvc exp run` that registered it (also a run tag)
 TAG_OUTCOME = "alien.outcome"  # the last registration's headline (promoted / not promoted because …)
+TAG_DECISION = "alien.decision"  # the last gate + register decision on it, JSON (alien.tracking.decision)
 TAG_RUN_ID = "run_id"
 
 # -- version tags: the lifecycle -------------------------------------------------------------------

@@ -13,6 +13,25 @@ import pytest
 
 from tests.project import make_tiny_project, write_params
 
+FIRED = [  # what flows.monitor passes: alien.monitoring.Trigger.to_dict() of each trigger that fired
+    {
+        "name": "drift_u",
+        "window_key": "3/rows 600-799",
+        "model_version": "3",
+        "window": "rows 600-799",
+        "reason": "ks drift of u: p = 3.2e-07 < 0.01",
+        "numbers": {"statistic": 0.41237, "p_value": 3.2e-07, "alpha": 0.01},
+    },
+    {
+        "name": "error_above_champion",
+        "window_key": "3/rows 600-799",
+        "model_version": "3",
+        "window": "rows 600-799",
+        "reason": "estimated error 0.291 > champion's test error 0.120: p = 1e-09 < 0.01",
+        "numbers": {"estimated_error": 0.2914, "champion_test_error": 0.12, "p_value": 1e-09, "alpha": 0.01},
+    },
+]
+
 
 @pytest.fixture
 def project(tmp_path, monkeypatch, prefect_harness):
@@ -28,14 +47,14 @@ def _retrain():
     return retrain(params_path="params.yaml")
 
 
-def _retrain_run():
+def _retrain_run(**parameters):
     """One flow run: its return value, and the name of each stage's final Prefect state."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     from flows.retrain import retrain
 
-    state = retrain(params_path="params.yaml", return_state=True)
+    state = retrain(params_path="params.yaml", return_state=True, **parameters)
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
@@ -88,10 +107,13 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
         "tracking_uri": f"sqlite:///{project / 'mlflow.db'}",
     }
     assert first["data_version"]["source"] == "dvc.lock"
+    assert first["started_by"] == "started by hand (no monitor trigger, no schedule)"
+    assert "\n\nWhy it ran: started by hand" in first["summary"]
 
     # 2. nothing changed: the DVC-tracked stages after fetch are skipped (shown as Skipped in
     # Prefect); gate and register read the live registry, so they run, and register nothing new
-    again, states = _retrain_run()
+    # (started as the monitor flow starts it: with the triggers that fired and their numbers)
+    again, states = _retrain_run(triggers=FIRED)
     assert _stages(again) == {
         "fetch": False,
         "prepare": True,
@@ -117,6 +139,21 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
     assert again["outcome"].startswith("not promoted (version 1) because this model and data are already")
     assert again["outcome"].endswith("gate verdict: PASSED")
     assert sorted(_summaries()) == sorted([first["summary"], again["summary"]])  # one key, a version per run
+    started = (
+        "started by monitor trigger drift_u: statistic 0.412, p_value 3.2e-07, alpha 0.01 (window 3/rows 600-799); "
+        "monitor trigger error_above_champion: estimated_error 0.291, champion_test_error 0.12, p_value 1e-09, "
+        "alpha 0.01 (window 3/rows 600-799)"
+    )
+    assert again["started_by"] == started and f"Why it ran: {started}\n" in again["summary"]
+
+    # 2b. nothing new again: run 2 compared v1 with itself, so gate and register now find that
+    # decision standing (issue 20 item 5): Skipped in Prefect, "unchanged" in the headline, nothing written
+    still, states = _retrain_run()
+    assert _stages(still)["gate"] is True and _stages(still)["register"] is True
+    assert (states["gate"], states["register"]) == ("Skipped", "Skipped")
+    assert "unchanged since the decision of" in still["outcome"] and "promoted:" not in still["outcome"]
+    assert f"**Registry: {still['outcome']}**" in still["summary"]
+    assert _registry(project) == ([1], {"champion": "1", "challenger": "1"})
 
     # 3. the same model under a stricter gate fails it: nothing new is registered (the deployable
     # is v1's), the champion stays, and the summary says FAILED, as the JSON report does
@@ -250,3 +287,32 @@ def test_bad_data_stops_early_and_registry_is_untouched(project, breakage, messa
     # the previous pipeline outputs are still there for the next good run
     assert Path("data/prepared/train.jsonl").is_file()
     assert Path("models/deployable").is_dir()
+
+
+def test_a_run_made_by_the_schedule_says_it_was_scheduled(prefect_harness):
+    """The server's own scheduling (what its scheduler service runs) makes the run; no pipeline runs."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    from flows.deploy import nightly_deployment
+    from flows.retrain import how_started
+
+    deployment_id = nightly_deployment(cron="0 2 * * *").apply()
+    with get_client(sync_client=True) as client:
+        made = client._client.post(
+            f"/deployments/{deployment_id}/schedule", json={"min_runs": 1, "max_runs": 1}
+        )
+        made.raise_for_status()
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id]))
+        )
+        by_hand = client.create_flow_run_from_deployment(deployment_id)
+    (scheduled,) = [r for r in runs if r.auto_scheduled]
+    assert scheduled.expected_start_time.hour == 2
+    started = how_started(scheduled, None)
+    assert started.startswith("scheduled: a run of its deployment's schedule, due ")
+    assert f"{scheduled.expected_start_time:%Y-%m-%d} 02:00" in started
+    assert how_started(by_hand, None) == "started by hand (no monitor trigger, no schedule)"
+    assert how_started(scheduled, FIRED[:1]).startswith("started by monitor trigger drift_u: ")
+    with pytest.raises(ValueError, match="trigger 0 must be a mapping with a 'name'"):
+        how_started(None, [{"numbers": {}}])

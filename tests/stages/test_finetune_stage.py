@@ -195,14 +195,29 @@ def test_staging_left_by_a_killed_run_is_removed_on_the_next_start(project: dict
 
 @pytest.mark.integration
 def test_two_process_ddp_finetune_writes_one_model_that_loads_and_predicts(project: dict[str, Any]) -> None:
-    """``finetune.processes: 2``: the stage re-launches itself under torchrun (gloo on CPU)."""
+    """``finetune.processes: 2``: the stage re-launches itself under torchrun (gloo on CPU).
+
+    With length-grouped batches and fused AdamW: every rank draws the same seeded order
+    (tests/unit/backbones/test_batching.py checks how accelerate splits it over the ranks).
+    """
     from alien.backbones.loading import load_finetuned
     from alien.config import load_params
 
     root: Path = project["root"]
     params_file = root / "params.yaml"
     params_file.write_text(
-        yaml.safe_dump(_params(project, finetune={"method": "full", **FINETUNE, "processes": 2}))
+        yaml.safe_dump(
+            _params(
+                project,
+                finetune={
+                    "method": "full",
+                    **FINETUNE,
+                    "processes": 2,
+                    "group_by_length": True,
+                    "fused_adamw": True,
+                },
+            )
+        )
     )
     params = load_params(params_file)
     before = sorted(p.name for p in root.iterdir())

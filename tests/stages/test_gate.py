@@ -51,12 +51,10 @@ def test_gate_decides_on_the_written_scores_and_names_the_registry(tmp_path):
     stale.write_text("**Gate verdict: PASSED — promote**\n")  # left by an older run
     result = gate.run(SHIPPED.gates, registry, SHIPPED.data, paths)
     report = json.loads(Path(paths.gate_report).read_text())
-    assert report["registry"] == {
-        "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
-        "model_name": registry.model_name,
-        "champion": None,
-    }
-    assert result.champion_version is None
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert report["registry"] == {"tracking_uri": uri, "model_name": registry.model_name, "champion": None}
+    assert report["inputs"] == gate.decision_key(SHIPPED.gates, registry, SHIPPED.data, paths, uri=uri)
+    assert result.champion_version is None and not result.unchanged
     rule_1 = next(g for g in report["gates"] if g["name"] == "vs_backbone")
     # the ranking baseline evaluate chose on the calibration split, not the one best on test
     assert rule_1["baselines"] == {
@@ -100,3 +98,25 @@ def test_champion_is_scored_on_the_same_rows_with_what_it_serves(tmp_path, deplo
     (prepared / "labels.json").write_text(json.dumps(["neg", "pos"]))
     with pytest.raises(ValueError, match="not comparable"):
         gate.champion_scored("4", champion, paths, SHIPPED.data)
+
+
+def test_the_decision_key_changes_with_each_input_and_only_then(tmp_path):
+    paths, registry = _workspace(tmp_path)
+    uri = "sqlite:///x.db"
+
+    def key(gates=SHIPPED.gates, registry=registry, data=SHIPPED.data, paths=paths):
+        return gate.decision_key(gates, registry, data, paths, uri=uri)
+
+    base = key()
+    assert key() == base and len(base) == 64
+    assert key(gates=replace(SHIPPED.gates, bootstrap_samples=SHIPPED.gates.bootstrap_samples + 1)) != base
+    assert key(registry=replace(registry, promote=not registry.promote)) != base
+    assert gate.decision_key(SHIPPED.gates, registry, SHIPPED.data, paths, uri="sqlite:///y.db") != base
+    assert key(data=replace(SHIPPED.data, task="token-classification")) != base
+    Path(paths.prepared, "test.jsonl").parent.mkdir(parents=True)
+    Path(paths.prepared, "test.jsonl").write_text('{"id": "0", "text": "a", "label": 0}\n')
+    with_split = key()
+    assert with_split != base  # the test rows the champion is scored on
+    scores = Path(paths.scores)
+    scores.write_bytes(scores.read_bytes() + b"\0")
+    assert key() != with_split

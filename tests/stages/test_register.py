@@ -375,8 +375,9 @@ def test_a_rerun_of_the_champion_says_already_registered_in_the_summary_card_and
 
     assert run_register(CFG, workspace).promoted
     assert _headline(workspace) == "promoted: version 1 is @champion · gate verdict: PASSED"
+    write_gate_report(workspace, passed=True, champion=V1)  # the gate, deciding again, compared it with v1
     again = run_register(CFG, workspace)
-    assert (again.reused, again.promoted) == (True, False)
+    assert (again.reused, again.promoted, again.unchanged) == (True, False, False)
     headline = _headline(workspace)
     assert headline.startswith("not promoted (version 1) because this model and data are already registered")
     assert _card_status("1").startswith(
@@ -452,3 +453,88 @@ def test_the_flow_context_reaches_the_run_and_the_card_and_no_uri_stays_changed(
     assert "[flow-7](http://prefect/runs/flow-7)" in card and "fetch 0.5, finetune 12.0" in card
     # the run went through this store's client and one scoped pointer: nothing process-wide is left set
     assert tracking_utils._tracking_uri is None and registry_utils._registry_uri is None
+
+
+def _snapshot() -> dict[str, object]:
+    """Everything a registration could write: versions and their tags, aliases, model tags, runs."""
+    registry = _registry()
+    experiment = registry.client.get_experiment_by_name(EXPERIMENT)
+    runs = registry.client.search_runs([experiment.experiment_id]) if experiment else []
+    return {
+        "versions": {str(v.version): (dict(v.tags), v.description) for v in registry.versions()},
+        "aliases": registry.aliases(),
+        "model_tags": registry.model_tags(),
+        "runs": sorted((r.info.run_id, r.info.status, tuple(sorted(r.data.tags.items()))) for r in runs),
+    }
+
+
+def test_an_unchanged_nightly_reports_unchanged_and_writes_nothing(workspace) -> None:
+    assert run_register(CFG, workspace).promoted
+    # a decision that promoted compared with the champion before it: the next one compares with v1
+    assert not run_register(CFG, workspace).unchanged
+    write_gate_report(workspace, passed=True, champion=V1)  # as the gate, deciding again, reports
+    first = run_register(CFG, workspace)
+    assert (first.unchanged, first.reused, first.promoted) == (False, True, False)
+    before = _snapshot()
+    Path(workspace.registration).unlink()  # `dvc repro` deletes the stage's output before it runs
+    again = run_register(CFG, workspace)
+    assert (again.unchanged, again.promoted, again.reused, again.version) == (True, False, True, "1")
+    assert (again.run_id, again.token, again.champion_version) == (first.run_id, first.token, "1")
+    assert again.reason.startswith("unchanged since the decision of ") and again.decided_at
+    assert again.reason.endswith(": version 1 is the champion")
+    assert _snapshot() == before  # no version, run, alias or tag written
+    written = json.loads(Path(workspace.registration).read_text())
+    assert written == again.to_dict() and written["unchanged"] is True
+    headline = _headline(workspace)
+    assert "unchanged since the decision of" in headline and "promoted:" not in headline
+
+
+def test_a_changed_registry_section_or_verdict_decides_again(workspace) -> None:
+    run_register(CFG, workspace)
+    write_gate_report(workspace, passed=True, champion=V1)
+    run_register(CFG, workspace)
+    assert run_register(CFG, workspace).unchanged
+    # the same model under registry.promote: false — the section changed, so register decides again
+    no_promote = RegistryConfig(**{**vars(CFG), "promote": False})
+    decided = run_register(no_promote, workspace)
+    assert (decided.unchanged, decided.reused, decided.version) == (False, True, "1")
+    assert run_register(no_promote, workspace).unchanged
+    # another verdict on the same model (the gate decided again): decided again, and recorded
+    write_gate_report(workspace, passed=False, champion=V1)
+    failed = run_register(no_promote, workspace)
+    assert (failed.unchanged, failed.gate_passed, failed.version) == (False, False, "1")
+    assert _registry().model_version("1").tags["gate_passed"] == "false"
+    assert _state() == ({"1"}, {"champion": "1", "challenger": "1"})
+
+
+def test_a_rollback_between_two_nightly_runs_makes_register_decide_again(workspace) -> None:
+    run_register(CFG, workspace)
+    _new_data(workspace, "second film")
+    write_gate_report(workspace, passed=True, champion=V1)
+    assert run_register(CFG, workspace).promoted  # v2
+    write_gate_report(workspace, passed=True, champion={**V1, "version": "2"})  # v2 against itself
+    assert not run_register(CFG, workspace).unchanged
+    assert run_register(CFG, workspace).unchanged
+    with _registry().lock(timeout=5):
+        _registry().rollback(reason="v2 is wrong")
+    assert not run_register(CFG, workspace).unchanged  # the same inputs, but @champion moved back to v1
+    write_gate_report(workspace, passed=True, champion=V1)  # the gate, deciding again, compares with v1
+    nightly = run_register(CFG, workspace)
+    assert (nightly.unchanged, nightly.reused, nightly.promoted, nightly.champion_version) == (
+        False,
+        True,
+        False,
+        "1",
+    )
+    assert "not eligible" in nightly.reason
+    assert run_register(CFG, workspace).unchanged  # the registry is now as that decision left it
+    with _registry().lock(timeout=5):
+        _registry().unpin(reason="v1 is fine")
+    assert not run_register(CFG, workspace).unchanged  # the pin was lifted in between
+    assert _state()[0] == {"1", "2"}
+
+
+def test_a_dvc_experiment_is_never_unchanged(workspace, tmp_path) -> None:
+    first = _run_as(workspace, CFG, experiment="ritzy-oafs", registry_root=tmp_path)
+    again = _run_as(workspace, CFG, experiment="ritzy-oafs", registry_root=tmp_path)
+    assert not again.unchanged and again.version == first.version  # registered once, decided each time

@@ -289,6 +289,8 @@ def test_lora_targets_per_family_and_errors() -> None:
         ({"batch_size": 8.0}, TypeError, r"finetune.batch_size: input should be a valid integer, got 8.0"),
         ({"learning_rate": 2.0}, ValueError, r"finetune.learning_rate: input should be less than 1"),
         ({"lora_dropout": 1.0}, ValueError, r"finetune.lora_dropout: input should be less than 1"),
+        ({"threads": 0}, ValueError, r"finetune.threads: input should be greater than or equal to 1"),
+        ({"group_by_length": "yes"}, TypeError, r"finetune.group_by_length: input should be a valid boolean"),
         ({"device": "tpu"}, ValueError, r"device must be one of \['cpu', 'cuda'\]"),
     ],
 )
@@ -322,3 +324,30 @@ def test_an_options_object_is_the_recipe_and_keywords_override_it() -> None:
     )
     assert summary.method == "lora" and summary.lora_target_modules  # from the object
     assert summary.log_history[-1]["epoch"] == pytest.approx(1.0)  # the keyword won over its 4 epochs
+
+
+def test_threads_hold_while_training_and_are_restored_afterwards() -> None:
+    model, seen = tiny_model("bert"), []
+
+    def watch(module: torch.nn.Module, args: Any, kwargs: dict[str, Any]) -> None:
+        seen.append((module.training, torch.get_num_threads()))
+
+    model.register_forward_pre_hook(watch, with_kwargs=True)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        finetune(
+            model,
+            tiny_tokenizer(),
+            seq_records(8),
+            seq_records(4),
+            task=SEQ,
+            max_length=16,
+            threads=1,
+            **FAST,
+        )
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert {training for training, _ in seen} == {True, False}  # training steps and validation scoring
+    assert {threads for _, threads in seen} == {1}

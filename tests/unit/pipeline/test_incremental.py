@@ -102,3 +102,32 @@ def _status(root: Path) -> dict:
 
     with contextlib.chdir(root), Repo(".") as repo:
         return repo.status()
+
+
+def test_a_stage_that_always_runs_is_committed_only_when_its_outputs_changed(tmp_path):
+    """A DVC commit costs seconds: a no-op nightly run pays none for fetch, gate and register."""
+    root = tmp_path / "dvc"
+    root.mkdir()
+    (root / "in.txt").write_text("a\n")
+    (root / "params.yaml").write_text("copy:\n  n: 1\n")
+    (root / "dvc.yaml").write_text(
+        "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    params: [copy.n]\n"
+        "    outs: [out.txt]\n    always_changed: true\n"
+    )
+    for args in (["init", "--no-scm", "-q"], ["repro", "-q"]):
+        subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, check=True, capture_output=True)
+    lock = (root / "dvc.lock").read_text()
+
+    def again(out: str) -> None:
+        def run() -> _Done:
+            (root / "out.txt").write_text(out)
+            return _Done(1)
+
+        run_incremental("copy", run, root=root, params_file=root / "params.yaml", always=True)
+
+    (root / "in.txt").write_text("c\n")  # a commit would now record another dep
+    again("a\n")  # the very output dvc.lock records: not committed again
+    assert (root / "dvc.lock").read_text() == lock
+    again("b\n")  # another output: recorded
+    assert (root / "dvc.lock").read_text() != lock
+    assert "out.txt" in (root / "dvc.lock").read_text()
