@@ -7,7 +7,7 @@ from typing import Literal, Self
 from pydantic import model_validator
 from pydantic.dataclasses import dataclass
 
-from alien.options.align import DistanceInput, GridSearch
+from alien.options.align import DistanceInput, GridSearch, check_layers
 from alien.options.base import OPTIONS
 
 
@@ -24,14 +24,19 @@ class AlignConfig(GridSearch):
         distance_inputs: distances of the feature to the backbone's training classes that
             enter the head as a zero-initialised per-input temperature
             (:mod:`alien.core.distance`); empty = the head sees ``z`` alone.
+        layers: earlier layers (``hidden_states`` indices from the top, each <= -2) whose
+            pooled states enter the head through zero-initialised weights
+            (:mod:`alien.core.layers`); the ``features`` stage extracts them. Empty = none.
     """
 
     uncertainty: Literal["entropy", "smoothmax"] = "entropy"
     train_split: Literal["alignment", "train"] = "alignment"
     distance_inputs: tuple[DistanceInput, ...] = ()
+    layers: tuple[int, ...] = ()
 
     @model_validator(mode="after")
     def _distinct_inputs(self) -> Self:
         if len(set(self.distance_inputs)) != len(self.distance_inputs):
             raise ValueError(f"distance_inputs must not repeat a name, got {list(self.distance_inputs)}")
+        check_layers(self.layers)
         return self

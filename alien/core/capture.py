@@ -9,6 +9,7 @@ inference, so training and serving see identical features.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,7 @@ from transformers import PreTrainedTokenizerBase
 from alien.core.feature_set import FeatureSet
 from alien.core.head_builder import HeadSpec, head_spec, num_labels_of
 from alien.core.input_checks import check_labelled_inputs
+from alien.core.layers import hidden_size
 from alien.core.tokenization import IGNORE_INDEX, pad_encoding, tokenize_and_align_labels
 from alien.task import TaskName, get_task
 
@@ -90,14 +92,21 @@ def _ensure_hook(tap: nn.Module) -> None:
 
 
 def capture_features(
-    model: nn.Module, batch: dict[str, torch.Tensor], *, spec: HeadSpec | None = None
+    model: nn.Module,
+    batch: dict[str, torch.Tensor],
+    *,
+    spec: HeadSpec | None = None,
+    layers: Sequence[int] = (),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run ``model`` on a tokenised batch and return ``(features, logits)``.
 
     Shapes: ``(B, H)`` and ``(B, C)`` for sequence classification, ``(B, L, H)``
-    and ``(B, L, C)`` for token classification. The caller chooses the grad
-    mode and the model's train/eval mode. Safe to call from several threads at
-    once on one model: each call sees only its own forward's feature.
+    and ``(B, L, C)`` for token classification. With ``layers`` (indices of the
+    model's ``hidden_states``, counted from the top), the features are followed by
+    those layers' states, pooled as the feature is (:func:`pool_layer`): ``H + K H'``
+    columns, from the same forward. The caller chooses the grad mode and the
+    model's train/eval mode. Safe to call from several threads at once on one
+    model: each call sees only its own forward's feature.
     """
     spec = spec or head_spec(model)
     _ensure_hook(spec.tap)
@@ -105,14 +114,30 @@ def capture_features(
     outer = getattr(_SLOT, "value", None)
     _SLOT.value = (spec.tap, captured)
     try:
-        logits = model(**model_inputs(model, batch)).logits
+        out = model(**model_inputs(model, batch), **({"output_hidden_states": True} if layers else {}))
     finally:
         _SLOT.value = outer
     if len(captured) != 1:
         raise RuntimeError(
             f"expected {type(spec.tap).__name__} to run once per forward, ran {len(captured)} times"
         )
-    return _pool(spec, captured[0], model, batch["input_ids"]), logits
+    z = _pool(spec, captured[0], model, batch["input_ids"])
+    if layers:
+        states = [pool_layer(spec, out.hidden_states[i], model, batch["input_ids"]) for i in layers]
+        z = torch.cat([z, *states], dim=-1)
+    return z, out.logits
+
+
+def pool_layer(
+    spec: HeadSpec, state: torch.Tensor, model: nn.Module, input_ids: torch.Tensor
+) -> torch.Tensor:
+    """One layer's ``(B, L, H)`` state pooled as the family pools its feature.
+
+    Families whose tap receives an already pooled vector (``as-is``: the first token's,
+    e.g. DistilBERT) take the first token; the others pool exactly as the tap's input is pooled.
+    """
+    pooling = "first-token" if spec.pooling == "as-is" else spec.pooling
+    return _pool(dataclasses.replace(spec, pooling=pooling), state, model, input_ids)
 
 
 @contextmanager
@@ -181,13 +206,14 @@ def _forward_batch(
     task: TaskName,
     start: int,
     max_length: int,
+    layers: Sequence[int] = (),
 ) -> tuple[torch.Tensor, ...]:
     """One frozen forward pass over a batch: its labelled rows (features, logits, labels, ids)."""
     token = get_task(task).is_token
     batch = encode(tokenizer, chunk, task=task, max_length=max_length, labels=chunk_labels if token else None)
     device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in batch.items()}
-    z, logits = capture_features(model, batch, spec=spec)
+    z, logits = capture_features(model, batch, spec=spec, layers=layers)
     return _labelled_rows(z, logits, batch, chunk_labels, start=start, token=token)
 
 
@@ -202,6 +228,7 @@ def extract_features(
     max_length: int = 128,
     progress: bool = True,
     desc: str = "features",
+    layers: Sequence[int] = (),
 ) -> FeatureSet:
     """Cache pooled features, logits and labels of one split with a frozen forward pass.
 
@@ -214,6 +241,7 @@ def extract_features(
         batch_size: examples per forward pass.
         max_length: truncation length in tokens.
         progress: a tqdm bar, labelled ``desc``, where stderr is a terminal (none in logs).
+        layers: earlier layers whose pooled states are kept too (:class:`FeatureSet` ``layers``).
 
     Returns:
         A :class:`FeatureSet`; for token tasks one row per labelled word (its
@@ -241,13 +269,25 @@ def extract_features(
                 task=task,
                 start=start,
                 max_length=max_length,
+                layers=layers,
             )
             for key, value in zip(parts, rows, strict=True):
                 parts[key].append(value.detach().cpu())
+    return _feature_set(parts, model, layers, token=token)
+
+
+def _feature_set(
+    parts: dict[str, list[torch.Tensor]], model: nn.Module, layers: Sequence[int], *, token: bool
+) -> FeatureSet:
+    """The batches' rows as one :class:`FeatureSet`; ``z`` and the layers' states split apart."""
     cat = {k: torch.cat(v) for k, v in parts.items()}
+    wide = cat["features"].float()
+    tap = wide.shape[1] - len(layers) * hidden_size(model) if layers else wide.shape[1]
     return FeatureSet(
-        features=cat["features"].float(),
+        features=wide[:, :tap] if layers else wide,
         logits=cat["logits"].float(),
         labels=cat["labels"].long(),
         example_ids=cat["example_ids"].long() if token else None,
+        layers=wide[:, tap:] if layers else None,
+        layer_ids=tuple(layers),
     )

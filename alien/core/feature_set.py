@@ -4,7 +4,9 @@ A :class:`FeatureSet` is what the backbone's single forward pass leaves behind
 for ALIEN and the baselines: the pooled feature that feeds the classifier head,
 the logits, and the gold label. For token classification there is one row per
 labelled token (labels ``-100`` are dropped at extraction) and
-``example_ids`` says which example each row came from.
+``example_ids`` says which example each row came from. With ``align.layers``,
+``layers`` holds the pooled states of those earlier layers (:mod:`alien.core.layers`),
+and the head reads :attr:`FeatureSet.head_inputs`.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ class FeatureSet:
         logits: ``(N, C)`` float32 logits of the fine-tuned classifier.
         labels: ``(N,)`` int64 gold labels in ``[0, C)``.
         example_ids: ``(N,)`` int64 example index of each row (token tasks), or ``None``.
+        layers: ``(N, K H')`` float32 pooled states of the layers ``layer_ids``, or ``None``.
+        layer_ids: the ``K`` layer indices (counted from the top), in column order.
     """
 
     features: torch.Tensor
     logits: torch.Tensor
     labels: torch.Tensor
     example_ids: torch.Tensor | None = None
+    layers: torch.Tensor | None = None
+    layer_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         validate_feature_set(self)
@@ -41,6 +47,11 @@ class FeatureSet:
     @property
     def num_classes(self) -> int:
         return int(self.logits.shape[1])
+
+    @property
+    def head_inputs(self) -> torch.Tensor:
+        """What the ALIEN head reads: ``features``, followed by ``layers`` when there are any."""
+        return self.features if self.layers is None else torch.cat([self.features, self.layers], dim=1)
 
     @property
     def predictions(self) -> torch.Tensor:
@@ -55,7 +66,10 @@ class FeatureSet:
     def subset(self, index: torch.Tensor) -> FeatureSet:
         """Rows selected by an index or boolean mask."""
         ids = None if self.example_ids is None else self.example_ids[index]
-        return FeatureSet(self.features[index], self.logits[index], self.labels[index], ids)
+        layers = None if self.layers is None else self.layers[index]
+        return FeatureSet(
+            self.features[index], self.logits[index], self.labels[index], ids, layers, self.layer_ids
+        )
 
     def save(self, path: str | Path) -> None:
         """Write to one safetensors file (atomically: a temp file, then rename)."""
@@ -68,6 +82,9 @@ class FeatureSet:
         }
         if self.example_ids is not None:
             tensors["example_ids"] = self.example_ids.contiguous()
+        if self.layers is not None:
+            tensors["layers"] = self.layers.contiguous()
+            tensors["layer_ids"] = torch.tensor(self.layer_ids, dtype=torch.int64)
         tmp = path.with_name(path.name + ".tmp")
         save_file(tensors, str(tmp))
         tmp.replace(path)
@@ -76,7 +93,8 @@ class FeatureSet:
     def load(cls, path: str | Path) -> FeatureSet:
         """Read a file written by :meth:`save`."""
         t = load_file(str(path))
-        return cls(t["features"], t["logits"], t["labels"], t.get("example_ids"))
+        ids = tuple(int(i) for i in t["layer_ids"].tolist()) if "layer_ids" in t else ()
+        return cls(t["features"], t["logits"], t["labels"], t.get("example_ids"), t.get("layers"), ids)
 
 
 def validate_feature_set(fs: FeatureSet) -> None:
@@ -106,5 +124,21 @@ def validate_feature_set(fs: FeatureSet) -> None:
             f"labels must lie in [0, {lg.shape[1]}) for {lg.shape[1]} classes, "
             f"got range [{int(y.min())}, {int(y.max())}]"
         )
+    _validate_layers(fs)
     if fs.example_ids is not None and fs.example_ids.shape != y.shape:
         raise ValueError(f"example_ids shape {tuple(fs.example_ids.shape)} != labels shape {tuple(y.shape)}")
+
+
+def _validate_layers(fs: FeatureSet) -> None:
+    if fs.layers is None:
+        if fs.layer_ids:
+            raise ValueError(f"layer_ids {list(fs.layer_ids)} given without layers")
+        return
+    n, width = fs.features.shape[0], fs.layers.shape[-1]
+    if fs.layers.ndim != 2 or fs.layers.shape[0] != n or not fs.layer_ids or width % len(fs.layer_ids):
+        raise ValueError(
+            f"layers must be (N, K H') with N={n} rows and K={len(fs.layer_ids)} equal states "
+            f"(layer_ids {list(fs.layer_ids)}), got shape {tuple(fs.layers.shape)}"
+        )
+    if not fs.layers.is_floating_point() or not torch.isfinite(fs.layers).all():
+        raise ValueError("layers must be finite floating point")

@@ -4,11 +4,13 @@ An :class:`AlienHead` wraps ``core``: a copy (same module types, same weights)
 of the fine-tuned classifier's head, adapted to take the cached pooled feature
 ``z`` of shape ``(N, H)`` and return logits ``(N, C)``. Its output is
 
-    u(z) = clamp(H(softmax(core(z) * exp(t(z)))) / log C, eps, 1 - eps)
+    u(x) = clamp(H(softmax((core(z) + m(x)) * exp(t(z)))) / log C, eps, 1 - eps)
 
 where ``t`` is an optional zero-initialised per-input log-temperature
-(:class:`~alien.core.distance.DistanceTemperature`; absent, ``t = 0``), so at
-initialisation it reproduces the backbone's own normalised entropy.
+(:class:`~alien.core.distance.DistanceTemperature`; absent, ``t = 0``) and ``m`` optional
+zero-initialised logit offsets from earlier layers' states (:class:`~alien.core.layers.LayerLogits`;
+absent, ``m = 0``), so at initialisation it reproduces the backbone's own normalised entropy.
+With ``m``, the head's input is ``z`` followed by the layers' states.
 Building ``core`` from a Hugging Face model is family specific and lives in
 :mod:`alien.core.head_builder`.
 """
@@ -19,6 +21,7 @@ import torch
 from torch import nn
 
 from alien.core.distance import DistanceTemperature
+from alien.core.layers import LayerLogits
 from alien.core.uncertainty import CLAMP_EPS, UNCERTAINTY_KINDS, UncertaintyKind, uncertainty_from_logits
 
 
@@ -32,6 +35,7 @@ class AlienHead(nn.Module):
         family: the backbone family the core was copied from (for save/load).
         eps: clamp margin of ``u``.
         temperature: an optional per-input log-temperature of the logits, zero until trained.
+        layers: optional logit offsets from earlier layers' states, zero until trained.
     """
 
     def __init__(
@@ -43,6 +47,7 @@ class AlienHead(nn.Module):
         family: str = "custom",
         eps: float = CLAMP_EPS,
         temperature: DistanceTemperature | None = None,
+        layers: LayerLogits | None = None,
     ) -> None:
         super().__init__()
         if kind not in UNCERTAINTY_KINDS:
@@ -57,10 +62,16 @@ class AlienHead(nn.Module):
         self.family = family
         self.eps = eps
         self.temperature = temperature
+        self.layers = layers
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N, C)`` of the copied head for features ``(N, H)``."""
+        """Logits ``(N, C)`` of the copied head for features ``(N, H)`` (``(N, H + K H')`` with layers)."""
+        x = z
+        if self.layers is not None:
+            z = z[..., : self.layers.tap]
         out: torch.Tensor = self.core(z)
+        if self.layers is not None:
+            out = out + self.layers(x)
         if self.temperature is not None:
             out = out * torch.exp(self.temperature(z)).unsqueeze(-1)
         return out

@@ -33,6 +33,7 @@ from torch import nn
 
 from alien.core.distance import DistanceTemperature
 from alien.core.head import AlienHead
+from alien.core.layers import LayerLogits, layers_of
 from alien.core.uncertainty import CLAMP_EPS, UncertaintyKind
 
 Family = Literal["bert", "classification-head", "distilbert", "decoder", "token"]
@@ -197,6 +198,7 @@ def build_alien_head(
     kind: UncertaintyKind = "entropy",
     eps: float = CLAMP_EPS,
     temperature: DistanceTemperature | None = None,
+    layers: LayerLogits | None = None,
 ) -> AlienHead:
     """An ALIEN head whose core is a float32 copy of ``model``'s classification head.
 
@@ -210,6 +212,8 @@ def build_alien_head(
         eps: clamp margin of ``u``.
         temperature: zero-initialised distance inputs
             (:meth:`~alien.core.distance.DistanceTemperature.fit`); the start stays exact.
+        layers: zero-initialised logit offsets from earlier layers' states
+            (:meth:`~alien.core.layers.LayerLogits.fit`); the start stays exact.
 
     Returns:
         An :class:`AlienHead` in eval mode, sharing no parameters with ``model``.
@@ -223,20 +227,22 @@ def build_alien_head(
     for p in core.parameters():
         p.requires_grad_(True)
     head = AlienHead(
-        core, num_labels=num_labels_of(model), kind=kind, family=family, eps=eps, temperature=temperature
-    )
+        core, num_labels=num_labels_of(model), kind=kind, family=family, eps=eps,
+        temperature=temperature, layers=layers,
+    )  # fmt: skip
     return head.eval()
 
 
 def heads_from_metadata(model: nn.Module, meta: dict[str, Any]) -> list[AlienHead]:
     """Untrained heads of the shapes a saved model's ``alien.json`` describes (one per ensemble member)."""
-    distance = meta.get("distance")
+    distance, layers = meta.get("distance"), meta.get("layers")
     return [
         build_alien_head(
             model,
             kind=meta["kind"],
             eps=float(meta["eps"]),
             temperature=None if distance is None else DistanceTemperature.from_description(distance),
+            layers=None if layers is None else LayerLogits.from_description(layers),
         )
         for _ in range(int(meta.get("members", 1)))
     ]
@@ -247,3 +253,9 @@ def distance_description(head: nn.Module) -> dict[str, object] | None:
     members = getattr(head, "heads", None) or (head,)
     temperature = getattr(members[0], "temperature", None)
     return temperature.describe() if isinstance(temperature, DistanceTemperature) else None
+
+
+def layers_description(head: nn.Module) -> dict[str, object] | None:
+    """The shapes of a head's layer inputs, or ``None`` (saved in ``alien.json``)."""
+    layers = layers_of(head)
+    return None if layers is None else layers.describe()

@@ -39,6 +39,7 @@ from alien.core.ensemble import AlienHeadEnsemble
 from alien.core.entities import Aggregate, Entity, entities_per_example
 from alien.core.head import AlienHead
 from alien.core.head_builder import build_alien_head, head_spec, num_labels_of
+from alien.core.layers import layers_of
 from alien.core.prediction import Prediction, check_predict_inputs
 from alien.core.tokenization import IGNORE_INDEX
 from alien.core.uncertainty import UncertaintyKind
@@ -51,8 +52,7 @@ class AlienClassifier:
     Args:
         model: the fine-tuned Hugging Face classifier (LoRA merged).
         tokenizer: its tokenizer.
-        head: an :class:`AlienHead` built from ``model`` (trained or not), or an
-            :class:`~alien.core.ensemble.AlienHeadEnsemble` of several.
+        head: an :class:`AlienHead` built from ``model`` (trained or not), or an ensemble of several.
         label_names: the ``C`` class names.
         max_length: truncation length in tokens (use the one the features were extracted with).
         task: ``"sequence-classification"`` or ``"token-classification"``.
@@ -97,6 +97,7 @@ class AlienClassifier:
         self.calibrator = calibrator
         self.abstention = abstention
         self._spec = spec
+        self._layers = getattr(layers_of(self.head), "layers", ())  # earlier layers the head reads
 
     @classmethod
     def from_model(
@@ -129,7 +130,7 @@ class AlienClassifier:
         Shapes: ``(B, C)`` and ``(B,)``; token tasks ``(B, L, C)`` and ``(B, L)``.
         Call under ``torch.inference_mode()`` for serving.
         """
-        z, logits = capture_features(self.model, batch, spec=self._spec)
+        z, logits = capture_features(self.model, batch, spec=self._spec, layers=self._layers)
         u = self.head(z.reshape(-1, z.shape[-1]).float())
         return logits, u.reshape(logits.shape[:-1])
 
@@ -235,6 +236,7 @@ class AlienClassifier:
             "eps": self.head.eps,
             "members": len(self.head) if isinstance(self.head, AlienHeadEnsemble) else 1,
             "distance": head_builder.distance_description(self.head),
+            "layers": head_builder.layers_description(self.head),
             "num_labels": self.num_labels,
             "label_names": list(self.label_names),
             "max_length": self.max_length,

@@ -12,7 +12,7 @@ choices. The defaults are the paper's: grid lr {4e-4, 1e-4, 1e-5} x alpha
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Annotated, Literal, Self, get_args
 
 from annotated_types import Ge, MinLen
@@ -24,6 +24,31 @@ from alien.options.base import OPTIONS, Bool, Int, NonNegative, PositiveInt, Pro
 DistanceInput = Literal["mahalanobis", "relative_mahalanobis"]
 DISTANCE_INPUTS: tuple[str, ...] = get_args(DistanceInput)
 """The head's optional distance inputs (:class:`alien.core.distance.DistanceTemperature`)."""
+
+
+def check_layers(layers: Sequence[int], num_hidden_layers: int | None = None) -> tuple[int, ...]:
+    """``layers`` as a tuple, checked: distinct, negative (from the top), below the last layer.
+
+    ``-1`` (the last layer) is what the classifier already reads, so the first allowed is ``-2``.
+
+    Raises:
+        ValueError: a repeated, non-negative or ``-1`` index, or one deeper than the model.
+    """
+    out = tuple(int(layer) for layer in layers)
+    if len(set(out)) != len(out) or any(layer > -2 for layer in out):
+        raise ValueError(
+            f"layers must be distinct indices counted from the top, each <= -2 (-1 is the "
+            f"classifier's own input), got {list(layers)}"
+        )
+    if num_hidden_layers is not None:
+        deep = [layer for layer in out if -layer > num_hidden_layers]
+        if deep:
+            raise ValueError(
+                f"layers {deep} do not exist: the backbone has {num_hidden_layers} layers "
+                f"(the deepest index is -{num_hidden_layers})"
+            )
+    return out
+
 
 Selection = Literal["roc_auc", "bce"]
 SELECTIONS: tuple[str, ...] = get_args(Selection)

@@ -99,7 +99,7 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "features",
-        params=("backbone.max_length", "data.task"),
+        params=("backbone.max_length", "data.task", "align.layers"),
         deps=("prepared", "backbone"),
         outs=(Output("features"),),
     ),

@@ -33,6 +33,7 @@ from alien.core.distance import DistanceTemperature
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
 from alien.core.head_builder import build_alien_head
+from alien.core.layers import LayerLogits, head_inputs
 from alien.core.model import AlienClassifier
 from alien.data.io import read_labels, write_json
 from alien.options.names import AUTO_CALIBRATION
@@ -83,7 +84,7 @@ def _calibrate(
     third value records the choice (and every candidate's cross-validated Brier).
     """
     with torch.inference_mode():
-        raw_u = head.eval()(held_out.features).double().numpy()
+        raw_u = head.eval()(head_inputs(head, held_out)).double().numpy()
     errors = held_out.errors.numpy()
     method, chosen = calibration.method, {}
     if method == AUTO_CALIBRATION:
@@ -99,18 +100,28 @@ def _calibrate(
 def _initial_head(
     model: torch.nn.Module, align: AlignConfig, paths: PathsConfig, head_rows: FeatureSet
 ) -> AlienHead:
-    """The copied classifier head, with zero-initialised distance inputs when ``align`` asks for them.
+    """The copied classifier head, with zero-initialised distance and layer inputs when ``align`` asks.
 
-    The distances' Gaussians are fitted on the backbone's train split, their standardisation on
-    the head's own training rows; no validation or test row.
+    The distances' Gaussians are fitted on the backbone's train split, their standardisation and
+    the layers' on the head's own training rows; no validation or test row.
     """
-    temperature = None
+    temperature = layers = None
     if align.distance_inputs:
         backbone_train = load_split_features(paths, "train")
         temperature = DistanceTemperature.fit(
             backbone_train.features, backbone_train.labels, head_rows.features, align.distance_inputs
         )
-    return build_alien_head(model, kind=align.uncertainty, temperature=temperature)
+    if align.layers:
+        if head_rows.layer_ids != align.layers:
+            raise ValueError(
+                f"align.layers is {list(align.layers)} but the cached features hold layers "
+                f"{list(head_rows.layer_ids) or 'none'}; re-run the features stage"
+            )
+        layers = LayerLogits.fit(
+            head_rows.head_inputs, tap=head_rows.features.shape[1], layers=align.layers,
+            classes=head_rows.num_classes,
+        )  # fmt: skip
+    return build_alien_head(model, kind=align.uncertainty, temperature=temperature, layers=layers)
 
 
 def run(

@@ -39,6 +39,7 @@ from alien.config.evaluate import EvaluateConfig
 from alien.config.paths import PathsConfig
 from alien.core.entities import is_bio_scheme
 from alien.core.feature_set import FeatureSet
+from alien.core.layers import head_inputs
 from alien.core.model import AlienClassifier
 from alien.data.io import atomic_directory, write_json
 from alien.evaluation.free_baseline import (
@@ -87,7 +88,7 @@ def served_and_raw(deployable: str | Path, *splits: FeatureSet) -> list[tuple[np
     out = []
     for fs in splits:
         with torch.inference_mode():
-            raw = head(fs.features).double().numpy()
+            raw = head(head_inputs(head, fs)).double().numpy()
         served = raw if clf.calibrator is None else np.asarray(clf.calibrator(raw), dtype=np.float64)
         out.append((served, raw))
     return out

@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alien.backbones.loading import load_finetuned
+from alien.config.align import AlignConfig
 from alien.config.backbone import BackboneConfig
 from alien.config.data import DataConfig
 from alien.config.paths import PathsConfig
 from alien.core.capture import extract_features
+from alien.core.layers import num_hidden_layers
 from alien.data.io import SPLITS, atomic_directory, read_split
+from alien.options.align import check_layers
 from alien.pipeline.cli import StageResult, stage_cli
 from alien.stages.artifacts import feature_path
 from alien.task import get_task
@@ -28,18 +31,22 @@ class FeaturesResult(StageResult):
     rows: dict[str, int]
     feature_dim: int
     num_classes: int
+    layers: list[int]
     seconds: float
 
 
-def run(data: DataConfig, backbone: BackboneConfig, paths: PathsConfig) -> FeaturesResult:
-    """Extract features for every prepared split into ``paths.features`` (atomically).
+def run(data: DataConfig, backbone: BackboneConfig, align: AlignConfig, paths: PathsConfig) -> FeaturesResult:
+    """Extract features (and the pooled states of ``align.layers``) for every prepared split
+    into ``paths.features`` (atomically). Of ``align`` it reads ``layers`` only.
 
     Raises:
         FileNotFoundError: the prepared data or the fine-tuned backbone is missing.
+        ValueError: ``align.layers`` names a layer the backbone does not have.
     """
     start = time.perf_counter()
     task = get_task(data.task)
     model, tokenizer = load_finetuned(paths.backbone, task=data.task)
+    layers = check_layers(align.layers, num_hidden_layers(model))  # before any forward pass
     prepared = Path(paths.prepared)
     rows: dict[str, int] = {}
     dim = classes = 0
@@ -57,12 +64,17 @@ def run(data: DataConfig, backbone: BackboneConfig, paths: PathsConfig) -> Featu
                 max_length=backbone.max_length,
                 progress=True,
                 desc=f"features [{split}]",
+                layers=layers,
             )
             fs.save(tmp / feature_path(paths, split).name)
             rows[split] = len(fs)
             dim, classes = int(fs.features.shape[1]), fs.num_classes
     return FeaturesResult(
-        rows=rows, feature_dim=dim, num_classes=classes, seconds=round(time.perf_counter() - start, 2)
+        rows=rows,
+        feature_dim=dim,
+        num_classes=classes,
+        layers=list(layers),
+        seconds=round(time.perf_counter() - start, 2),
     )
 
 

@@ -19,6 +19,7 @@ from torch.func import functional_call, grad, vmap
 
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
+from alien.core.layers import head_inputs
 from alien.core.uncertainty import uncertainty_from_logits
 from alien.options.align import GridPoint, GridSearch
 from alien.training.loss import check_loss_inputs, data_loss, l2sp_grad
@@ -78,7 +79,7 @@ class BatchedGrid:
         self.lrs = torch.tensor([p.lr for p in points], dtype=torch.float64, device=self.device)
         self.alphas = torch.tensor([p.alpha for p in points], dtype=dtype, device=self.device)
         self.betas = torch.tensor([p.beta for p in points], dtype=dtype, device=self.device)
-        self.z_train = train.features.to(device=self.device, dtype=dtype)
+        self.z_train = head_inputs(head, train).to(device=self.device, dtype=dtype)
         self.e_train = train.errors.to(device=self.device, dtype=dtype)
         u0 = uncertainty_from_logits(train.logits, kind=head.kind, eps=head.eps)
         self.u0_train = u0.to(device=self.device, dtype=dtype)

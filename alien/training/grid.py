@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from alien.core.ensemble import AlienHeadEnsemble
 from alien.core.feature_set import FeatureSet
 from alien.core.head import AlienHead
+from alien.core.layers import head_inputs
 from alien.metrics.error_detection import batched_roc_auc
 from alien.options.align import GridSearch
 from alien.options.base import validated
@@ -90,10 +91,10 @@ def _check_feature_sets(head: AlienHead, train: FeatureSet, validation: FeatureS
             raise ValueError(
                 f"the {name} feature set has {fs.num_classes} classes but the head has {head.num_labels} labels"
             )
-    if train.features.shape[1] != validation.features.shape[1]:
+    if train.head_inputs.shape[1] != validation.head_inputs.shape[1]:
         raise ValueError(
-            f"train features have dim {train.features.shape[1]} but validation features "
-            f"{validation.features.shape[1]}"
+            f"train features have dim {train.head_inputs.shape[1]} but validation features "
+            f"{validation.head_inputs.shape[1]}"
         )
     n_err = int(validation.errors.sum())
     if n_err in (0, len(validation)):
@@ -109,14 +110,12 @@ def _check_inputs(head: AlienHead, train: FeatureSet, validation: FeatureSet) ->
     _check_feature_sets(head, train, validation)
     if not any(p.requires_grad for p in head.parameters()):
         raise ValueError("the head has no trainable parameters (all have requires_grad=False)")
-    probe = train.features[:2].to(next(head.parameters()))
+    probe = head_inputs(head, train)[:2].to(next(head.parameters()))
     try:
         with torch.no_grad():
             logits = copy.deepcopy(head).eval().logits(probe)
     except RuntimeError as err:
-        raise ValueError(
-            f"the head does not accept features of dim {train.features.shape[1]}: {err}"
-        ) from err
+        raise ValueError(f"the head does not accept features of dim {probe.shape[1]}: {err}") from err
     if tuple(logits.shape) != (probe.shape[0], head.num_labels):
         raise ValueError(
             f"the head maps features of shape {tuple(probe.shape)} to logits of shape "
@@ -131,7 +130,7 @@ def _bce(u: np.ndarray, errors: np.ndarray) -> np.ndarray:
 
 
 def _val_scores(grid: BatchedGrid, params: Params, validation: FeatureSet) -> dict[str, np.ndarray]:
-    u = grid.uncertainty(params, validation.features).cpu().numpy()
+    u = grid.uncertainty(params, validation.head_inputs).cpu().numpy()
     e = validation.errors.cpu().numpy()
     return {"roc_auc": batched_roc_auc(u, e), "bce": _bce(u, e)}
 

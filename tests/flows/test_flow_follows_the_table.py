@@ -68,7 +68,9 @@ def test_the_flow_iterates_the_table_and_passes_register_its_context(prefect_har
     ]
     assert calls[prepare] == ("version-data", ORDER[:prepare])
     assert calls[-2] == ("registry-state", "3")
-    assert calls[-1][1]["markdown"] == "summary\n\nWhy it ran: started by hand (no monitor trigger, no schedule)"
+    assert (
+        calls[-1][1]["markdown"] == "summary\n\nWhy it ran: started by hand (no monitor trigger, no schedule)"
+    )
     extras = {name: extra for name, extra in calls if name in ORDER}
     assert all(extras[name] is None for name in ORDER if name != "register")
     assert set(extras["register"]) == {"context"}

@@ -12,6 +12,7 @@ from transformers import BertConfig, BertForMaskedLM
 from alien.core.capture import extract_features
 from alien.core.distance import DistanceTemperature
 from alien.core.head_builder import FAMILIES, build_alien_head, detect_family
+from alien.core.layers import LayerLogits
 from alien.core.tokenization import first_subtoken_mask
 from alien.core.uncertainty import normalized_entropy, smoothmax_uncertainty, uncertainty_from_logits
 from tests.tiny import tiny_model, tiny_texts_and_labels, tiny_tokenizer
@@ -85,7 +86,13 @@ def case(request):
         model, tokenizer, inputs, labels, task=task, batch_size=BATCH, max_length=MAX_LENGTH, progress=False
     )
     reference = _reference_logits(model, tokenizer, inputs, token=family == "bert-token")
-    return SimpleNamespace(model=model, fs=fs, reference=reference, expected=expected)
+    with_layers = extract_features(
+        model, tokenizer, inputs, labels, task=task, batch_size=BATCH, max_length=MAX_LENGTH,
+        progress=False, layers=(-2,),
+    )  # fmt: skip
+    return SimpleNamespace(
+        model=model, fs=fs, reference=reference, expected=expected, with_layers=with_layers
+    )
 
 
 def test_family_is_detected_from_structure(case):
@@ -103,6 +110,23 @@ def test_entropy_head_reproduces_model_entropy_at_init(case):
     assert torch.allclose(got_raw, expected, rtol=0, atol=1e-6)
     assert torch.allclose(got, expected.clamp(head.eps, 1 - head.eps), rtol=0, atol=1e-6)
     assert torch.allclose(head.logits(case.fs.features), case.reference, rtol=0, atol=1e-5)
+
+
+def test_layer_inputs_keep_the_exact_start(case):
+    """Zero-initialised weights on layer -2's state leave u at the backbone's entropy, for every family."""
+    fs = case.with_layers
+    assert torch.equal(fs.features, case.fs.features), "asking for layers must not change z"
+    layers = LayerLogits.fit(fs.head_inputs, tap=fs.features.shape[1], layers=(-2,), classes=3)
+    head = build_alien_head(case.model, layers=layers)
+    expected = normalized_entropy(case.reference)
+    with torch.no_grad():
+        got = head(fs.head_inputs)
+    assert fs.layers is not None and (fs.layers.std(dim=0) > 1e-4).all(), "the layer must vary across rows"
+    assert torch.allclose(got, expected.clamp(head.eps, 1 - head.eps), rtol=0, atol=1e-6)
+    with torch.no_grad():
+        layers.weight.normal_(0.0, 0.5, generator=torch.Generator().manual_seed(0))
+        moved = head(fs.head_inputs)
+    assert not torch.allclose(moved, got, atol=1e-3), "a trained weight must change u"
 
 
 @pytest.mark.parametrize("inputs", [("mahalanobis",), ("mahalanobis", "relative_mahalanobis")])
