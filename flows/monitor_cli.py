@@ -92,12 +92,16 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def load_reference(params: Any, version: str | None) -> Any:
-    """The champion's test split from ``paths.scores`` (the last evaluate), if it is there."""
+    """The champion's test split: ``u`` and errors from ``paths.scores`` (the last evaluate), and the
+    features the head reads (:func:`feature_reference`), each if it is there."""
+    from dataclasses import replace
+
     from alien.monitoring.session import Reference
 
+    features = feature_reference(params)
     scores = Path(params.paths.scores)
     if not scores.is_file():
-        return Reference(source=f"none ({scores} not found: run the pipeline)")
+        return Reference(source=f"none ({scores} not found: run the pipeline)", **features)
     from alien.stages.artifacts import TestScores
 
     test = TestScores.load(scores)
@@ -107,7 +111,37 @@ def load_reference(params: Any, version: str | None) -> Any:
         registered = str(json.loads(registration.read_text()).get("version"))
         if version is not None and registered != str(version):
             source += f"; of version {registered}, not {version}"
-    return Reference.from_test_scores(test.method(ALIEN_METHOD), test.errors, source=source + ")")
+    reference = Reference.from_test_scores(test.method(ALIEN_METHOD), test.errors, source=source + ")")
+    return replace(reference, **features)
+
+
+def feature_reference(params: Any) -> dict[str, Any]:
+    """:class:`~alien.monitoring.session.Reference`'s feature fields: the test split's features
+    (``<paths.features>/test.safetensors``) and the deployable (``paths.deployable``) that encodes the
+    logged texts the same way (loaded on first use); or the note saying which is missing."""
+    from alien.stages.artifacts import feature_path
+
+    deployable = Path(params.paths.deployable)
+    test = feature_path(params.paths, "test")
+    not_tested = "feature drift not tested: "
+    if not (deployable / "alien.json").is_file():
+        return {"feature_note": f"{not_tested}no deployable model at {deployable} (run the pipeline)"}
+    if not test.is_file():
+        return {"feature_note": f"{not_tested}no test-split features at {test} (run the features stage)"}
+    from alien.core.deployable import read_metadata
+    from alien.task import get_task
+
+    task = read_metadata(deployable).get("task", "sequence-classification")
+    if get_task(task).is_token:
+        return {"feature_note": f"{not_tested}{task} logs one row per text, the features are per word"}
+    from alien.core.feature_set import FeatureSet
+    from alien.serving.features import deployable_featurizer
+
+    return {
+        "features": FeatureSet.load(test).features.double().numpy(),
+        "featurize": deployable_featurizer(deployable),
+        "feature_source": f"{deployable} (test split: {test})",
+    }
 
 
 def policy(params: Any) -> Any:

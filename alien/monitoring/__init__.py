@@ -5,6 +5,8 @@
 - :mod:`.feedback`: late labels by request id (:func:`attach_labels`).
 - :mod:`.estimate`: one window's estimated and realised error, risk and guarantee test.
 - :mod:`.drift`: KS tests of ``u`` and of the features against the champion's test split.
+- :mod:`.window_features`: the features of the logged texts for feature drift (from a
+  featurizer the caller hands over, so this package loads no model), and the notes.
 - :mod:`.windows`: windows by rows or time, and :func:`monitor_windows` over a log.
 - :mod:`.triggers`: :class:`RetrainPolicy` and :func:`evaluate_triggers`.
 - :mod:`.report`: the short table a person reads.

@@ -2,7 +2,8 @@
 
 One line per window: rows, the estimated error with its interval next to the
 realised error (when labels exist), the abstention rate, the risk among
-accepted rows against the target, the smallest drift p-value, the triggers that
+accepted rows against the target, the smallest drift p-value with what drifted
+(``u``, or ``features``: the monitor's notes name that test), the triggers that
 fired, and a note. Numbers that are undefined show as ``-``.
 """
 

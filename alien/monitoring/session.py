@@ -21,6 +21,7 @@ from alien.monitoring.report import render_windows
 from alien.monitoring.schema import now_utc
 from alien.monitoring.stores import open_log
 from alien.monitoring.triggers import RetrainPolicy, Trigger, evaluate_windows
+from alien.monitoring.window_features import N_COMPONENTS, NO_TEXT, Featurizer, logged_features
 from alien.monitoring.windows import WindowBy, monitor_windows
 
 FIRED_FILE = "triggers.jsonl"
@@ -38,11 +39,21 @@ class Reference:
         u: ``u`` on the test split (drift of ``u`` is tested when given).
         test_error: the champion's error on its test split (for ``error_above_champion``).
         source: where these came from, in words (shown under the table).
+        features: ``(N, D)`` the features the head reads, on the test split (feature
+            drift is tested when given with ``featurize`` and the log keeps texts).
+        featurize: texts -> ``(len(texts), D)`` features from the model that made
+            ``features`` (:func:`alien.serving.features.deployable_featurizer`).
+        feature_source: that model, in words (shown in the note naming the test).
+        feature_note: why ``features`` is missing (one line, shown under the table).
     """
 
     u: Any = None
     test_error: float | None = None
     source: str = "no reference"
+    features: Any = None
+    featurize: Featurizer | None = None
+    feature_source: str = "the deployable"
+    feature_note: str = ""
 
     @classmethod
     def from_test_scores(cls, u: Any, errors: Any, *, source: str) -> Reference:
@@ -133,6 +144,7 @@ def run_monitor(
     version = version if version is not None else latest_version(frame)
     frame = frame[frame["model_version"].astype(str) == str(version)].reset_index(drop=True)
     alpha = policy.drift if policy.drift is not None else DEFAULT_DRIFT_ALPHA
+    features, feature_note = _features(frame, reference)
     reports = monitor_windows(
         frame,
         target_risk=target_risk,
@@ -141,6 +153,9 @@ def run_monitor(
         every=every,
         complete_only=not partial,
         reference_u=reference.u,
+        reference_features=reference.features if features is not None else None,
+        features=features,
+        n_components=N_COMPONENTS,
         drift_alpha=alpha,
     )
     error = reference.test_error
@@ -150,11 +165,31 @@ def run_monitor(
     triggers = evaluate_windows(
         complete, policy, champion_test_error=error, already_fired=read_fired(fired_dir(location))
     )
+    table = render_windows(reports, triggers=triggers, style="markdown" if style == "markdown" else "text")
+    return MonitorOutcome(version, reports, triggers, table, _notes(reference, feature_note))
+
+
+def _notes(reference: Reference, feature_note: str) -> list[str]:
+    """What a reader should know about the run: the reference, and each test that did not run."""
     notes = [f"reference: {reference.source}"]
     if reference.u is None:
         notes.append("no reference u: drift of u not tested")
-    if error is None:
+    if reference.test_error is None:
         notes.append("no champion test error: error_above_champion off")
-    notes.append("features are not logged: feature drift not tested")
-    table = render_windows(reports, triggers=triggers, style="markdown" if style == "markdown" else "text")
-    return MonitorOutcome(version, reports, triggers, table, notes)
+    return [*notes, feature_note]
+
+
+def _features(frame: pd.DataFrame, reference: Reference) -> tuple[Any, str]:
+    """The logged rows' features (None: not tested) and the note that says which test, or why not."""
+    if frame.empty:
+        return None, "feature drift not tested: no rows of this version"
+    if not frame["text"].notna().any():
+        return None, NO_TEXT
+    if reference.features is None or reference.featurize is None:
+        return None, reference.feature_note or "feature drift not tested: no reference features"
+    return logged_features(
+        frame,
+        reference_features=reference.features,
+        featurize=reference.featurize,
+        source=reference.feature_source,
+    )

@@ -7,7 +7,9 @@ never fire) when one of the policy's tests rejects at its level:
   error, by a one-sided one-sample t-test on the window's ``u``'s (H0: E[u] <=
   champion test error). It assumes the champion's test error is known exactly;
   if the map is biased on the test split, pass the champion's mean test ``u``.
-- ``drift_u`` / ``drift_features``: a drift test's p-value below the level.
+- ``drift_u`` / ``drift_features``: a drift test's p-value below the level (``drift``,
+  one level for both: drift of ``u``, and of the features the head reads when the
+  log keeps texts).
 - ``guarantee_violation``: the one-sided binomial test of the risk among
   accepted labelled rows (H0: risk <= target) rejects.
 - ``min_new_labels``: at least N labelled rows (those of the window, or a count
@@ -150,6 +152,7 @@ def evaluate_triggers(
             if d.p_value is not None and d.p_value < policy.drift:
                 numbers = {"statistic": d.statistic or 0.0, "p_value": d.p_value, "alpha": policy.drift}
                 reason = f"{d.method} drift of {d.name}: p = {d.p_value:.2g} < {policy.drift:g}"
+                reason += f" ({d.note})" if d.note else ""  # features: the component that moved most
                 found.append((f"{DRIFT_PREFIX}{d.name}", reason, numbers))
     level = policy.guarantee_violation
     if level is not None and r.guarantee_p_value is not None and r.guarantee_p_value < level:

@@ -116,6 +116,7 @@ def monitor_windows(
     reference_u: Any = None,
     reference_features: Any = None,
     features: Any = None,
+    n_components: int | None = None,
     drift_alpha: float = 0.05,
     confidence: float = 0.95,
 ) -> list[WindowReport]:
@@ -131,7 +132,10 @@ def monitor_windows(
         reference_u: ``(N,)`` ``u`` on the champion's test split; drift of ``u`` is tested if given.
         reference_features: ``(N, D)`` the champion's test-split features the head reads.
         features: ``(len(frame), D)`` the same features of the logged rows, aligned
-            with ``frame``'s rows; feature drift is tested if both are given.
+            with ``frame``'s rows; feature drift is tested if both are given. A row of
+            NaN (a row logged without its text) is left out of its window's test.
+        n_components: test the features on the reference's top principal components
+            (see :func:`~.drift.feature_drift`); None tests every dimension.
         drift_alpha: level of the drift tests.
         confidence: level of the error interval.
 
@@ -150,24 +154,24 @@ def monitor_windows(
     reports = []
     for w in split_windows(frame, by=by, size=size, every=every, complete_only=complete_only):
         report = estimate_window(
-            w.rows,
-            target_risk=target_risk,
-            window=w.window,
-            index=w.index,
-            model_version=w.model_version,
-            confidence=confidence,
+            w.rows, target_risk=target_risk, window=w.window, index=w.index,
+            model_version=w.model_version, confidence=confidence,
+        )  # fmt: skip
+        drift = _window_drift(
+            w.rows, reference_u, reference_features, feats, alpha=drift_alpha, k=n_components
         )
-        drift = _window_drift(w.rows, reference_u, reference_features, feats, drift_alpha)
         reports.append(replace(report, drift=drift) if drift else report)
     return reports
 
 
 def _window_drift(
-    rows: pd.DataFrame, reference_u: Any, reference_features: Any, feats: Any, alpha: float
+    rows: pd.DataFrame, reference_u: Any, reference_features: Any, feats: Any, *, alpha: float, k: int | None
 ) -> tuple[DriftResult, ...]:
     drift: list[DriftResult] = []
     if reference_u is not None:
         drift.append(u_drift(reference_u, rows["u"].to_numpy(), alpha=alpha))
     if feats is not None:
-        drift.append(feature_drift(reference_features, feats[rows["_row"].to_numpy()], alpha=alpha))
+        current = feats[rows["_row"].to_numpy()]
+        current = current[~np.isnan(current).any(axis=1)]  # rows logged without their text
+        drift.append(feature_drift(reference_features, current, alpha=alpha, n_components=k))
     return tuple(drift)

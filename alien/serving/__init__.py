@@ -2,7 +2,8 @@
 
 :class:`MicroBatcher` is the generic, thread-safe batcher; :class:`BatchedPredictor`
 puts an :class:`~alien.core.model.AlienClassifier` behind it; :class:`BatchingOptions`
-holds the batch size, the wait and the queue bound.
+holds the batch size, the wait and the queue bound. :mod:`alien.serving.features` recomputes
+the features the head reads for served texts, for the monitor's feature drift.
 
 May import: ``alien.core`` and ``alien.task``; never tracking, stages or any runner.
 """

@@ -110,10 +110,39 @@ def test_monitor_says_when_there_is_nothing_and_shows_a_partial_window(project, 
     _predict(capsys)
     assert cli(["monitor"]) == 0
     out = capsys.readouterr().out
-    assert "no windows" in out and "feature drift not tested" in out
+    assert "no windows" in out
+    assert "note: feature drift not tested: the log keeps no text; set monitor.log_text: true" in out
     assert cli(["monitor", "--partial"]) == 0
     out = capsys.readouterr().out
     assert "rows 0-199" in out and f"  {len(TEXTS)}  " in out
+
+
+def test_monitor_tests_feature_drift_of_logged_texts_against_the_test_split_features(
+    project,
+    deployable,  # noqa: F811
+    capsys,
+) -> None:
+    from alien.core.capture import extract_features
+    from alien.core.model import AlienClassifier
+    from tests.tiny import tiny_texts_and_labels
+
+    _set_monitor(project, log="log", log_text=True)
+    _predict(capsys)
+    assert cli(["monitor", "--partial"]) == 0
+    test = project / "artifacts" / "features" / "test.safetensors"
+    assert f"note: feature drift not tested: no test-split features at {test.relative_to(project)}" in (
+        capsys.readouterr().out
+    )
+    clf = AlienClassifier.load(deployable)
+    texts, labels = tiny_texts_and_labels(60)
+    cached = extract_features(
+        clf.model, clf.tokenizer, texts, labels, max_length=clf.max_length, progress=False
+    )
+    cached.save(test)  # what the features stage writes for the champion's test split
+    assert cli(["monitor", "--partial"]) == 0
+    out = capsys.readouterr().out
+    assert "note: feature drift: two-sample KS on the top 8 principal components" in out
+    assert f"against the window's rows encoded by {deployable}" in out and "(features)" in out
 
 
 def test_the_served_model_logs_when_its_server_asks_and_returns_the_request_id(

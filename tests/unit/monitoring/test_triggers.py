@@ -40,6 +40,27 @@ def _drift(p: float | None) -> DriftResult:
     )
 
 
+def test_feature_drift_joins_the_drift_trigger_and_names_what_moved() -> None:
+    features = DriftResult(
+        "features",
+        "ks_bonferroni",
+        0.4,
+        1e-5,
+        0.05,
+        True,
+        1000,
+        200,
+        note="largest shift in principal component 2",
+    )
+    fired = evaluate_triggers(_report(drift=(_drift(0.5), features)), ONLY_DRIFT, champion_test_error=None)
+    assert [(t.name, t.numbers["p_value"]) for t in fired] == [("drift_features", 1e-5)]
+    assert fired[0].reason == (
+        "ks_bonferroni drift of features: p = 1e-05 < 0.01 (largest shift in principal component 2)"
+    )
+    quiet = replace(features, p_value=0.02, significant=True)  # significant at 0.05, not at the policy's 0.01
+    assert evaluate_triggers(_report(drift=(quiet,)), ONLY_DRIFT, champion_test_error=None) == []
+
+
 def test_error_above_champion_fires_on_a_significant_excess_only() -> None:
     # se = 0.1 / sqrt(200) ~ 0.0071: 0.12 vs 0.10 is t ~ 2.8 (p ~ 0.003); 0.105 vs 0.10 is t ~ 0.7
     [fired] = evaluate_triggers(_report(), ONLY_ERROR, champion_test_error=0.10)

@@ -101,6 +101,27 @@ def test_monitor_tests_feature_drift_on_the_window_rows() -> None:
         monitor_windows(frame, target_risk=0.1, reference_features=features, features=features[:10])
 
 
+def test_rows_without_features_are_left_out_of_their_windows_feature_test() -> None:
+    rng = np.random.default_rng(2)
+    frame = _log(400)
+    features = rng.normal(size=(400, 8))
+    features[200:, 2] += 1.0
+    features[::4] = np.nan  # a quarter of the rows were logged without their text
+    features[200:399] = np.nan  # the second window keeps one row: too few to test
+    reports = monitor_windows(
+        frame,
+        target_risk=0.1,
+        size=200,
+        reference_features=rng.normal(size=(1000, 8)),
+        features=features,
+        n_components=3,
+    )
+    first, second = (r.drift[0] for r in reports)
+    assert (first.n_current, first.significant) == (150, False)
+    assert first.note.startswith("largest shift in principal component")
+    assert (second.n_current, second.p_value, second.significant) == (1, None, False)
+
+
 def test_monitor_on_an_empty_log_gives_no_windows_and_empty_gaps_say_so() -> None:
     assert monitor_windows(_log(0), target_risk=0.1) == []
     frame = pd.concat(
