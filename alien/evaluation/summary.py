@@ -84,12 +84,16 @@ def _check_registry(registry: Mapping[str, Any]) -> None:
         raise TypeError(f"registry state 'aliases' must be a list, got {type(registry['aliases']).__name__}")
 
 
+def _ran(stage: Mapping[str, Any]) -> str:
+    """``yes``, or why the stage did no work: its outputs came from DVC's run-cache, or nothing changed."""
+    if not stage["skipped"]:
+        return "yes"
+    return "restored (DVC run-cache)" if stage.get("restored") else "skipped (unchanged)"
+
+
 def _stage_rows(stages: Sequence[Mapping[str, Any]]) -> list[str]:
     rows = ["| stage | ran | seconds |", "|---|---|---|"]
-    rows += [
-        f"| {s['stage']} | {'skipped (unchanged)' if s['skipped'] else 'yes'} | {s['seconds']} |"
-        for s in stages
-    ]
+    rows += [f"| {s['stage']} | {_ran(s)} | {s['seconds']} |" for s in stages]
     return rows
 
 

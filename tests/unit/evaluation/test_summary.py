@@ -16,6 +16,7 @@ SHIPPED = load_params(Path(__file__).resolve().parents[3] / "params.yaml")
 STAGES = [
     {"stage": "fetch", "skipped": False, "seconds": 1.0},
     {"stage": "align", "skipped": True, "seconds": 0.1},
+    {"stage": "finetune", "skipped": True, "restored": True, "seconds": 1.5},
 ]
 URI = "sqlite:////srv/mlflow.db"
 
@@ -71,6 +72,7 @@ def test_summary_shows_stages_data_version_verdict_and_the_live_champion(tmp_pat
     _write_report(tmp_path, passed=True, champion=None)
     text = _summary(tmp_path, champion="4", version="4", aliases=["challenger", "champion"])
     assert "| align | skipped (unchanged) |" in text and "| fetch | yes |" in text
+    assert "| finetune | restored (DVC run-cache) |" in text
     assert "`abc` (dvc.lock)" in text
     assert "Gate verdict: PASSED" in text
     assert "version 4 is the champion (@challenger, @champion)" in text
