@@ -273,10 +273,7 @@ def rows_from_frame(
             "text": text,
         }
         for label, u, raw, abstain, text in zip(
-            frame["label"],
-            frame["uncertainty"],
-            frame["raw_uncertainty"],
-            frame["abstain"],
+            *(frame[c].tolist() for c in needed),  # plain lists: pandas per-item access costs under load
             texts,
             strict=True,
         )

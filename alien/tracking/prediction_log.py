@@ -64,7 +64,7 @@ def log_response(
     model_name: str | None,
     model_version: str | None,
 ) -> pd.DataFrame:
-    """Append one answered request to the log; the frame with each row's ``request_id`` added.
+    """Append one answered request to the log; ``frame`` with each row's ``request_id`` added (in place).
 
     A frame of per-word lists (token classification) is not logged: the log holds one
     ``u`` per input. A failed append returns ``frame`` unchanged (logged as an error).
@@ -81,4 +81,6 @@ def log_response(
     except Exception:
         log.exception("prediction log: the append failed; answering without request_id")
         return frame
-    return frame.assign(**{REQUEST_ID_COLUMN: ids})
+    # in place: the frame is this request's own, and a copy costs ~1 ms per request under 8 clients
+    frame[REQUEST_ID_COLUMN] = ids
+    return frame

@@ -90,7 +90,9 @@ def test_the_served_log_is_switched_by_the_serving_process(tmp_path: Path) -> No
     log = log_from_env({"ALIEN_MONITOR_LOG": str(tmp_path), "ALIEN_MONITOR_LOG_TEXT": "true"})
     assert log is not None and log.log_text
     frame = pd.DataFrame({"label": ["a"], "uncertainty": [0.3], "raw_uncertainty": [0.4], "abstain": [False]})
-    out = log_response(log, ["hi"], frame, model_name=None, model_version="5")
+    served = frame.copy()
+    out = log_response(log, ["hi"], served, model_name=None, model_version="5")
+    assert out is served, "the request's own frame gains the column in place (no copy per request)"
     assert out[REQUEST_ID_COLUMN].tolist() == log.read()["request_id"].tolist()
     bad = frame.assign(uncertainty=[1.5])  # the append fails: answered as is, without request_id
     assert REQUEST_ID_COLUMN not in log_response(log, ["hi"], bad, model_name="m", model_version="5")
