@@ -130,7 +130,12 @@ def _post(url: str, texts: list[str]) -> tuple[float, int, Any]:
 
 
 def _start(
-    served: Path, port: int, overrides: dict[str, Any], log_path: Path, prediction_log: Path | None = None
+    served: Path,
+    port: int,
+    overrides: dict[str, Any],
+    log_path: Path,
+    prediction_log: Path | None = None,
+    workers: int = 1,
 ) -> subprocess.Popen:
     from alien.tracking.prediction_log import LOG_ENV
     from alien.tracking.serving import serve_argv, serving_env
@@ -141,7 +146,7 @@ def _start(
         env[LOG_ENV] = str(prediction_log)
     log = log_path.open("w")
     server = subprocess.Popen(
-        serve_argv(str(served), port=port),
+        serve_argv(str(served), port=port, workers=workers),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -216,7 +221,7 @@ def _servers(served: Path, args: argparse.Namespace, tmp: Path) -> dict[str, tup
             overrides = {**MODES[mode], "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
             log = tmp / f"server-{mode}.log"
             prediction_log = tmp / "prediction-log" if mode == LOGGED else None
-            server = _start(served, args.port + i, overrides, log, prediction_log)
+            server = _start(served, args.port + i, overrides, log, prediction_log, args.workers)
             servers[mode] = server, f"http://127.0.0.1:{args.port + i}/invocations"
             for _ in range(WARM_UP):  # warm-up: the first forwards and the batcher's thread
                 if _post(servers[mode][1], WARM_UP_TEXTS)[1] != 200:
@@ -341,7 +346,7 @@ def run(args: argparse.Namespace) -> int:
         served = _logged_model(deployable, tmp)
         expected = predictions_frame(AlienClassifier.load(deployable), TEXTS)
         offline = _offline(deployable, args.offline_texts, args.max_batch)
-        print(f"model: {described}\nserver: mlflow models serve, 1 worker, 127.0.0.1:{args.port}+; "
+        print(f"model: {described}\nserver: mlflow models serve, {args.workers} worker(s), 127.0.0.1:{args.port}+; "
               f"{os.cpu_count()} cores, torch {torch.get_num_threads()} threads")  # fmt: skip
         print(f"offline (in-process, batches of {args.max_batch}): {offline:.1f} texts/s")
         load = os.getloadavg()[0]
@@ -387,6 +392,7 @@ def main() -> None:
     parser.add_argument("--modes", default="unbatched,batched,logged", type=lambda s: s.split(","),
                         help="serve without micro-batching, with it, and with it and the prediction log "
                              "(servers up together, levels interleaved)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (each batches alone)")
     parser.add_argument("--max-batch", type=int, default=32)
     parser.add_argument("--max-wait-ms", type=float, default=5.0)
     parser.add_argument("--offline-texts", type=int, default=320, help="texts timed in-process")
