@@ -116,32 +116,12 @@ def load_reference(params: Any, version: str | None) -> Any:
 
 
 def feature_reference(params: Any) -> dict[str, Any]:
-    """:class:`~alien.monitoring.session.Reference`'s feature fields: the test split's features
-    (``<paths.features>/test.safetensors``) and the deployable (``paths.deployable``) that encodes the
-    logged texts the same way (loaded on first use); or the note saying which is missing."""
+    """:func:`alien.serving.features.feature_reference` for ``paths.deployable`` and the test split's
+    features (``<paths.features>/test.safetensors``)."""
+    from alien.serving.features import feature_reference as reference_of
     from alien.stages.artifacts import feature_path
 
-    deployable = Path(params.paths.deployable)
-    test = feature_path(params.paths, "test")
-    not_tested = "feature drift not tested: "
-    if not (deployable / "alien.json").is_file():
-        return {"feature_note": f"{not_tested}no deployable model at {deployable} (run the pipeline)"}
-    if not test.is_file():
-        return {"feature_note": f"{not_tested}no test-split features at {test} (run the features stage)"}
-    from alien.core.deployable import read_metadata
-    from alien.task import get_task
-
-    task = read_metadata(deployable).get("task", "sequence-classification")
-    if get_task(task).is_token:
-        return {"feature_note": f"{not_tested}{task} logs one row per text, the features are per word"}
-    from alien.core.feature_set import FeatureSet
-    from alien.serving.features import deployable_featurizer
-
-    return {
-        "features": FeatureSet.load(test).features.double().numpy(),
-        "featurize": deployable_featurizer(deployable),
-        "feature_source": f"{deployable} (test split: {test})",
-    }
+    return reference_of(Path(params.paths.deployable), feature_path(params.paths, "test"))
 
 
 def policy(params: Any) -> Any:

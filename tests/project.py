@@ -161,3 +161,31 @@ def make_tiny_project(
         run(sys.executable, "-m", "dvc", "config", "core.analytics", "false")
         run(sys.executable, "-m", "dvc", "remote", "add", "-d", "local", str(root / "dvc-remote"))
     return root
+
+
+def align_without_test_features(root: Path, params: Any, monkeypatch: Any) -> dict[str, Any]:
+    """Run ``align`` again with the test split's features unreadable (renamed away, then back).
+
+    Returns the splits align asked for (``asked``) and the deployable's files before and after
+    (``before``, ``after``: name -> bytes), so a test can check that no test row reached the head.
+    """
+    from alien.pipeline.table import stage_runner
+    from alien.stages import align
+    from alien.stages.artifacts import feature_path
+
+    deployable = Path(root / params.paths.deployable)
+    before = {p.name: p.read_bytes() for p in deployable.iterdir() if p.is_file()}
+    asked: list[str] = []
+    real = align.load_split_features
+    monkeypatch.setattr(
+        align, "load_split_features", lambda p, split: (asked.append(split), real(p, split))[1]
+    )
+    test_features = root / feature_path(params.paths, "test")
+    hidden = test_features.with_name("test.hidden")
+    test_features.rename(hidden)
+    try:
+        stage_runner("align")(params, root=root)
+    finally:
+        hidden.rename(test_features)
+    after = {p.name: p.read_bytes() for p in deployable.iterdir() if p.is_file()}
+    return {"asked": asked, "before": before, "after": after}

@@ -24,7 +24,7 @@ from transformers import PreTrainedTokenizerBase
 from alien.core.feature_set import FeatureSet
 from alien.core.head_builder import HeadSpec, head_spec, num_labels_of
 from alien.core.input_checks import check_labelled_inputs
-from alien.core.layers import hidden_size
+from alien.core.layers import hidden_size, text_config
 from alien.core.tokenization import IGNORE_INDEX, pad_encoding, tokenize_and_align_labels
 from alien.task import TaskName, get_task
 
@@ -42,9 +42,7 @@ def check_task(model: nn.Module, task: str) -> None:
 
 
 def _pad_token_id(model: nn.Module) -> int | None:
-    config: Any = model.config
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    pad = getattr(text_config, "pad_token_id", None)
+    pad = getattr(text_config(model), "pad_token_id", None)
     return None if pad is None else int(pad)
 
 

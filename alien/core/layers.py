@@ -137,15 +137,17 @@ def head_inputs(head: nn.Module, fs: FeatureSet) -> torch.Tensor:
     return fs.head_inputs
 
 
+def text_config(model: nn.Module) -> Any:
+    """The config of the model's text part (the model's own config for a text-only model)."""
+    config: Any = model.config
+    return config.get_text_config() if hasattr(config, "get_text_config") else config
+
+
 def hidden_size(model: nn.Module) -> int:
     """``H'``: the width of one layer's state (the text model's ``hidden_size``)."""
-    config: Any = model.config
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return int(text_config.hidden_size)
+    return int(text_config(model).hidden_size)
 
 
 def num_hidden_layers(model: nn.Module) -> int:
     """How many transformer layers the model has (``hidden_states`` holds one more: the embeddings)."""
-    config: Any = model.config
-    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return int(text_config.num_hidden_layers)
+    return int(text_config(model).num_hidden_layers)

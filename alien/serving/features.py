@@ -20,12 +20,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
 from alien.core.capture import capture_features, encode, frozen
+from alien.core.deployable import read_metadata
+from alien.core.feature_set import FeatureSet
 from alien.core.head_builder import head_spec
 from alien.core.model import AlienClassifier
 from alien.core.prediction import check_predict_inputs
@@ -99,3 +102,29 @@ def deployable_featurizer(directory: str | Path, *, batch_size: int = 32) -> Fea
         return served_features(loaded[0], texts, batch_size=batch_size)
 
     return featurize
+
+
+def feature_reference(deployable: Path, test_features: Path) -> dict[str, Any]:
+    """The monitor reference's feature fields (:class:`alien.monitoring.session.Reference`): the test
+    split's features and the featurizer of the deployable that made them (loaded on first use);
+    or ``feature_note`` saying which is missing, or why the test does not apply.
+
+    Args:
+        deployable: the deployable model's folder.
+        test_features: the test split's cached :class:`~alien.core.feature_set.FeatureSet` file.
+    """
+    not_tested = "feature drift not tested: "
+    if not (deployable / "alien.json").is_file():
+        return {"feature_note": f"{not_tested}no deployable model at {deployable} (run the pipeline)"}
+    if not test_features.is_file():
+        return {
+            "feature_note": f"{not_tested}no test-split features at {test_features} (run the features stage)"
+        }
+    task = read_metadata(deployable).get("task", "sequence-classification")
+    if get_task(task).is_token:
+        return {"feature_note": f"{not_tested}{task} logs one row per text, the features are per word"}
+    return {
+        "features": FeatureSet.load(test_features).features.double().numpy(),
+        "featurize": deployable_featurizer(deployable),
+        "feature_source": f"{deployable} (test split: {test_features})",
+    }

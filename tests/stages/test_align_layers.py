@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,8 +21,8 @@ from alien.core.layers import head_inputs
 from alien.core.model import AlienClassifier
 from alien.data.io import read_split
 from alien.pipeline.table import stage_runner
-from alien.stages.artifacts import feature_path, load_split_features
-from tests.project import make_tiny_project
+from alien.stages.artifacts import load_split_features
+from tests.project import align_without_test_features, make_tiny_project
 
 STAGES = ("fetch", "prepare", "finetune", "features", "align", "evaluate")
 
@@ -65,25 +64,10 @@ def test_serving_computes_the_u_the_head_gives_on_the_cached_features(project):
 
 def test_no_test_row_reaches_the_head_or_the_map(project, monkeypatch):
     """Align again with the test features unreadable: the same head, standardisation, map and rule."""
-    from alien.stages import align
-
     root, params = project
-    deployable = root / params.paths.deployable
-    before = {p.name: p.read_bytes() for p in Path(deployable).iterdir() if p.is_file()}
-    asked: list[str] = []
-    real = align.load_split_features
-    monkeypatch.setattr(
-        align, "load_split_features", lambda p, split: (asked.append(split), real(p, split))[1]
-    )
-    test_features = root / feature_path(params.paths, "test")
-    hidden = test_features.with_name("test.hidden")
-    test_features.rename(hidden)
-    try:
-        stage_runner("align")(params, root=root)
-    finally:
-        hidden.rename(test_features)
+    run = align_without_test_features(root, params, monkeypatch)
+    asked, before, after = run["asked"], run["before"], run["after"]
     assert "test" not in asked
-    after = {p.name: p.read_bytes() for p in Path(deployable).iterdir() if p.is_file()}
     assert after.keys() == before.keys()
     assert all(after[name] == before[name] for name in before if name != "alien.json")
 

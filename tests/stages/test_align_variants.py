@@ -10,7 +10,6 @@ head, and no test row reaches the head, the distances, the map or the threshold.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +19,9 @@ from alien.config import load_params
 from alien.core.calibrate import AUTO_CANDIDATES
 from alien.core.model import AlienClassifier
 from alien.pipeline.table import stage_runner
-from alien.stages.artifacts import feature_path, load_split_features
+from alien.stages.artifacts import load_split_features
 from alien.tracking.pyfunc_io import MODEL_VERSION_COLUMN, OUTPUT_COLUMNS, predictions_frame
-from tests.project import make_tiny_project
+from tests.project import align_without_test_features, make_tiny_project
 
 STAGES = ("fetch", "prepare", "finetune", "features", "align", "evaluate")
 INPUTS = ["mahalanobis", "relative_mahalanobis"]
@@ -80,24 +79,9 @@ def test_the_calibration_choice_is_recorded_with_every_candidate(project):
 
 def test_no_test_row_reaches_the_distances_the_head_or_the_map(project, monkeypatch):
     """Align again with the test features unreadable: the same head, distances, map and rule."""
-    from alien.stages import align
-
     root, params = project
-    deployable = root / params.paths.deployable
-    before = {p.name: p.read_bytes() for p in Path(deployable).iterdir() if p.is_file()}
-    asked: list[str] = []
-    real = align.load_split_features
-    monkeypatch.setattr(
-        align, "load_split_features", lambda p, split: (asked.append(split), real(p, split))[1]
-    )
-    test_features = root / feature_path(params.paths, "test")
-    hidden = test_features.with_name("test.hidden")
-    test_features.rename(hidden)
-    try:
-        stage_runner("align")(params, root=root)
-    finally:
-        hidden.rename(test_features)
+    run = align_without_test_features(root, params, monkeypatch)
+    asked, before, after = run["asked"], run["before"], run["after"]
     assert "test" not in asked and {"train", "validation"} <= set(asked)
-    after = {p.name: p.read_bytes() for p in Path(deployable).iterdir() if p.is_file()}
     assert after.keys() == before.keys()
     assert all(after[name] == before[name] for name in before if name != "alien.json")

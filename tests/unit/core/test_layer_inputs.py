@@ -67,14 +67,19 @@ def test_feature_sets_keep_their_layers_through_save_load_and_subset(tmp_path):
         FeatureSet(fs.features, fs.logits, fs.labels, layers=torch.randn(5, 6), layer_ids=(-2, -3, -4, -5))
 
 
-def test_a_head_refuses_features_without_its_layers():
-    model = tiny_model("bert", num_labels=2)
-    tokenizer = tiny_tokenizer()
-    texts, labels = tiny_texts_and_labels(8)
+def _layered(rows: int):
+    """A tiny BERT, its tokenizer, ``rows`` texts, their features with layer -2, and a zero layer head input."""
+    model, tokenizer = tiny_model("bert", num_labels=2), tiny_tokenizer()
+    texts, labels = tiny_texts_and_labels(rows)
     fs = extract_features(
         model, tokenizer, texts, labels, max_length=MAX_LENGTH, progress=False, layers=(-2,)
     )
     layers = LayerLogits.fit(fs.head_inputs, tap=fs.features.shape[1], layers=(-2,), classes=2)
+    return model, tokenizer, texts, labels, fs, layers
+
+
+def test_a_head_refuses_features_without_its_layers():
+    model, tokenizer, texts, labels, fs, layers = _layered(8)
     head = build_alien_head(model, layers=layers)
     plain = extract_features(model, tokenizer, texts, labels, max_length=MAX_LENGTH, progress=False)
     with pytest.raises(ValueError, match=r"reads layers \[-2\] but the features hold none"):
@@ -84,13 +89,7 @@ def test_a_head_refuses_features_without_its_layers():
 
 def test_the_served_model_reads_the_same_layers_after_save_and_load(tmp_path):
     """predict (capture at serving) gives the u of the head on the cached features, before and after save."""
-    model = tiny_model("bert", num_labels=2)
-    tokenizer = tiny_tokenizer()
-    texts, labels = tiny_texts_and_labels(9)
-    fs = extract_features(
-        model, tokenizer, texts, labels, max_length=MAX_LENGTH, progress=False, layers=(-2,)
-    )
-    layers = LayerLogits.fit(fs.head_inputs, tap=fs.features.shape[1], layers=(-2,), classes=2)
+    model, tokenizer, texts, _, fs, layers = _layered(9)
     with torch.no_grad():
         layers.weight.normal_(0.0, 0.3, generator=torch.Generator().manual_seed(1))
     head = build_alien_head(model, layers=layers)
