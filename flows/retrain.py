@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from prefect import Task, flow, get_run_logger, runtime
+from prefect import flow, get_run_logger, runtime
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import FlowRunContext
@@ -27,7 +27,7 @@ from alien.tracking.outcome import leftover_experiment_warning, start_reason
 from alien.tracking.run_context import FlowContext
 from tasks.data_version import version_data_task
 from tasks.registry import registry_state_task
-from tasks.stages import STAGE_TASKS
+from tasks.stages import STAGE_TASKS, StageTask, plan_task
 
 SUMMARY_ARTIFACT = "alien-retrain-summary"  # one key: every run adds a version of it
 # The data is versioned (and pushed) once it is complete: after the stages up to prepare.
@@ -36,14 +36,15 @@ REGISTER = "register"  # the stage that gets the flow's context
 
 
 def _run(
-    stage_task: Task[[Params, str, str, Mapping[str, Any] | None], Any],
+    stage_task: StageTask,
     p: Params,
     params_path: str,
     root: str,
-    extra: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None,
+    up_to_date: bool,
 ) -> dict[str, Any]:
     """The stage's outcome, whether it ran or ended ``Skipped`` (a failure raises here)."""
-    return dict(stage_task(p, params_path, root, extra, return_state=True).result())
+    return dict(stage_task(p, params_path, root, extra, up_to_date, return_state=True).result())
 
 
 def flow_context(stages: list[dict[str, Any]]) -> FlowContext:
@@ -99,9 +100,11 @@ def with_start_line(summary: str, started_by: str) -> str:
 def _retrain(p: Params, params_path: str, root: str, *, push_data: bool, started_by: str) -> dict[str, Any]:
     stages: list[dict[str, Any]] = []
     data_version: dict[str, Any] = {}
+    plan = plan_task(root, params_path)  # DVC asked once; each stage asks again after a change
     for stage in STAGES:
         extra = {"context": flow_context(stages)} if stage.name == REGISTER else None
-        stages.append(_run(STAGE_TASKS[stage.name], p, params_path, root, extra))
+        stages.append(_run(STAGE_TASKS[stage.name], p, params_path, root, extra, plan.skips(stage.name)))
+        plan = plan.after(stages[-1])
         if stage.name == DATA_STAGES[-1]:
             data_version = version_data_task(p.paths, root, DATA_STAGES, push_to_remote=push_data)
     version = (next(s for s in stages if s["stage"] == REGISTER)["result"] or {}).get("version")

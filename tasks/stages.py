@@ -23,7 +23,7 @@ from prefect.client.schemas.objects import TaskRun
 from prefect.states import Completed, State
 
 from alien.config.params import Params
-from alien.pipeline.incremental import run_incremental
+from alien.pipeline.incremental import Plan, run_incremental
 from alien.pipeline.table import STAGES, Stage, stage_runner
 
 
@@ -37,7 +37,13 @@ RETRY: dict[str, Any] = {"retries": 2, "retry_delay_seconds": 10, "retry_conditi
 
 
 Outcome = dict[str, Any]
-StageTask = Task[[Params, str, str, Mapping[str, Any] | None], Outcome | State[Outcome]]
+StageTask = Task[[Params, str, str, Mapping[str, Any] | None, bool], Outcome | State[Outcome]]
+
+
+@task(name="dvc-status")
+def plan_task(root: str, params_path: str) -> Plan:
+    """DVC's status of every stage, asked once for the run (:class:`alien.pipeline.incremental.Plan`)."""
+    return Plan.of(root=root, params_file=params_path)
 
 
 def _why_skipped(outcome: Outcome) -> str:
@@ -50,15 +56,21 @@ def _stage_task(stage: Stage) -> StageTask:
     name, always = stage.name, stage.live or stage.always_changed
 
     def run_stage(
-        p: Params, params_path: str, root: str, extra: Mapping[str, Any] | None = None
+        p: Params,
+        params_path: str,
+        root: str,
+        extra: Mapping[str, Any] | None = None,
+        up_to_date: bool = False,
     ) -> Outcome | State[Outcome]:
-        """``extra``: further keywords the stage's ``run`` takes (register: the flow's ``context``)."""
+        """``extra``: further keywords the stage's ``run`` takes (register: the flow's ``context``);
+        ``up_to_date``: the run's plan knows DVC calls the stage unchanged."""
         outcome = run_incremental(
             name,
             lambda: stage_runner(name)(p, root=root, params_file=params_path, **(extra or {})),
             root=root,
             params_file=params_path,
             always=always,
+            up_to_date=up_to_date,
         ).to_dict()
         if outcome["skipped"]:
             return Completed(name="Skipped", message=f"{name}: {_why_skipped(outcome)}", data=outcome)

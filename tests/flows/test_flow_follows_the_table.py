@@ -22,14 +22,23 @@ def test_the_flow_iterates_the_table_and_passes_register_its_context(prefect_har
     calls: list[tuple[str, Any]] = []
 
     def fake(name: str) -> Any:
-        def run_stage(p: Any, params_path: str, root: str, extra: Any = None) -> dict[str, Any]:
+        def run_stage(
+            p: Any, params_path: str, root: str, extra: Any = None, up_to_date: bool = False
+        ) -> dict[str, Any]:
             calls.append((name, extra))
+            assert not up_to_date  # not a DVC project: the run's plan knows nothing
             result = {"version": "3"} if name == "register" else {}
             if name == "register":  # the headline is read from the file register writes
                 (Path(root) / "reports").mkdir(exist_ok=True)
                 (Path(root) / "reports/registration.json").write_text('{"version": "3"}')
             seconds = float(ORDER.index(name) + 1)
-            return {"stage": name, "skipped": False, "seconds": seconds, "result": result}
+            return {
+                "stage": name,
+                "skipped": False,
+                "seconds": seconds,
+                "result": result,
+                "outputs_changed": True,
+            }
 
         return task(name=name)(run_stage)
 

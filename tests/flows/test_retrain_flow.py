@@ -87,7 +87,7 @@ def _stages(result):
     return {s["stage"]: s["skipped"] for s in result["stages"]}
 
 
-def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project):
+def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project, monkeypatch):
     from flows.cli import main as cli
 
     # 1. first run: everything runs, no champion to compare with, promoted
@@ -148,7 +148,16 @@ def test_lifecycle_champion_noop_gate_failure_promotion_rollback_predict(project
 
     # 2b. nothing new again: run 2 compared v1 with itself, so gate and register now find that
     # decision standing (issue 20 item 5): Skipped in Prefect, "unchanged" in the headline, nothing written
+    import alien.pipeline.incremental as incremental
+
+    asked: list[str] = []
+    reusable = incremental.reusable
+    monkeypatch.setattr(
+        incremental, "reusable", lambda stage, root: asked.append(stage) or reusable(stage, root=root)
+    )
     still, states = _retrain_run()
+    assert asked == []  # DVC asked once for the whole run (the dvc-status task), not once per stage
+    assert states["dvc-status"] == "Completed"
     assert _stages(still)["gate"] is True and _stages(still)["register"] is True
     assert (states["gate"], states["register"]) == ("Skipped", "Skipped")
     assert "unchanged since the decision of" in still["outcome"] and "promoted:" not in still["outcome"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from alien.pipeline.incremental import run_incremental, tracked_by_dvc
+from alien.pipeline.incremental import Plan, run_incremental, tracked_by_dvc
+from alien.pipeline.versioning import reusable
 
 
 @dataclass(frozen=True)
@@ -131,3 +133,71 @@ def test_a_stage_that_always_runs_is_committed_only_when_its_outputs_changed(tmp
     again("b\n")  # another output: recorded
     assert (root / "dvc.lock").read_text() != lock
     assert "out.txt" in (root / "dvc.lock").read_text()
+
+
+@pytest.fixture
+def chain(tmp_path) -> Path:
+    """A DVC project of two stages, ``a`` (in.txt → a.txt) then ``b`` (a.txt → b.txt), up to date."""
+    root = tmp_path / "chain"
+    root.mkdir()
+    (root / "in.txt").write_text("1\n")
+    (root / "params.yaml").write_text("n: 1\n")
+    (root / "dvc.yaml").write_text(
+        "stages:\n"
+        "  a:\n    cmd: cp in.txt a.txt\n    deps: [in.txt]\n    outs: [a.txt]\n"
+        "  b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n"
+    )
+    for args in (["init", "--no-scm", "-q"], ["repro", "-q"]):
+        subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, check=True, capture_output=True)
+    return root
+
+
+def _run_chain(root: Path, monkeypatch) -> tuple[list[str], int]:
+    """Both stages through one :class:`Plan`, as the flow runs them: (stages that ran, per-stage DVC checks)."""
+    import alien.pipeline.incremental as incremental
+
+    asked: list[str] = []
+    monkeypatch.setattr(
+        incremental, "reusable", lambda stage, root: asked.append(stage) or reusable(stage, root=root)
+    )
+    ran: list[str] = []
+
+    def stage(name: str, source: str) -> Callable[[], _Done]:
+        def run() -> _Done:
+            ran.append(name)
+            (root / f"{name}.txt").write_text((root / source).read_text())
+            return _Done(1)
+
+        return run
+
+    plan = Plan.of(root=root, params_file=root / "params.yaml")
+    for name, source in (("a", "in.txt"), ("b", "a.txt")):
+        outcome = run_incremental(
+            name,
+            stage(name, source),
+            root=root,
+            params_file=root / "params.yaml",
+            up_to_date=plan.skips(name),
+        )
+        plan = plan.after(outcome.to_dict())
+    return ran, len(asked)
+
+
+def test_a_no_op_run_asks_dvc_once_for_every_stage(chain, monkeypatch):
+    assert Plan.of(root=chain, params_file=chain / "params.yaml") == Plan(frozenset({"a", "b"}), trusted=True)
+    assert _run_chain(chain, monkeypatch) == ([], 0)
+
+
+def test_after_a_stage_changes_its_outputs_the_next_asks_dvc_again(chain, monkeypatch):
+    """At the start ``b`` is up to date (a.txt is as locked); once ``a`` rewrites a.txt it is not."""
+    (chain / "in.txt").write_text("2\n")
+    assert Plan.of(root=chain, params_file=chain / "params.yaml").up_to_date == {"b"}
+    assert _run_chain(chain, monkeypatch) == (["a", "b"], 2)
+    assert (chain / "b.txt").read_text() == "2\n"
+
+
+def test_a_params_file_dvc_does_not_track_plans_nothing(chain, tmp_path):
+    other = tmp_path / "experiment.yaml"
+    other.write_text("n: 2\n")
+    plan = Plan.of(root=chain, params_file=other)
+    assert not plan.trusted and not plan.skips("a")
