@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from alien.config import DataConfig, PathsConfig
-from alien.data import RawDataset, read_labels, read_split, read_summary, write_raw
+from alien.data.dataset import RawDataset, write_raw
+from alien.data.io import read_labels, read_split, read_summary
 from alien.stages import prepare
 
 REPO = Path(__file__).resolve().parents[2]
