@@ -27,6 +27,7 @@ or ``--backbone`` for numbers that mean something.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -108,12 +109,30 @@ def _offline(deployable: Path, count: int, batch_size: int) -> float:
     clf = AlienClassifier.load(deployable)
     texts = [TEXTS[i % len(TEXTS)] for i in range(count)]
     clf.predict(texts[:batch_size], batch_size=batch_size)
-    walls = []
+    walls, cpu = [], []
     for _ in range(3):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         clf.predict(texts, batch_size=batch_size)
         walls.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    OFFLINE_CPU_MS_PER_TEXT.append(1000 * min(cpu) / count)
     return count / min(walls)
+
+
+OFFLINE_CPU_MS_PER_TEXT: list[float] = []  # CPU time per text of the offline run (set by _offline)
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its children."""
+    import psutil
+
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def _post(url: str, texts: list[str]) -> tuple[float, int, Any]:
@@ -180,12 +199,14 @@ def _stop(server: subprocess.Popen) -> None:
     os.killpg(server.pid, signal.SIGKILL)
 
 
-def _level(url: str, clients: int, requests: int, expected: Any) -> dict[str, Any]:
+def _level(url: str, clients: int, requests: int, expected: Any, server_pid: int) -> dict[str, Any]:
     jobs = _jobs(clients, requests)
+    server_cpu, client_cpu = _tree_cpu(server_pid), time.process_time()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
         results = list(pool.map(lambda idx: (idx, _post(url, [TEXTS[i] for i in idx])), jobs))
     wall = time.perf_counter() - start
+    server_cpu, client_cpu = _tree_cpu(server_pid) - server_cpu, time.process_time() - client_cpu
     latencies = np.array([r[1][0] for r in results]) * 1000
     max_du, labels_ok = 0.0, True
     for idx, (_, status, body) in results:
@@ -210,6 +231,9 @@ def _level(url: str, clients: int, requests: int, expected: Any) -> dict[str, An
         "requests_per_s": round(len(jobs) / wall, 2),
         "max_abs_du": float(f"{max_du:.3g}"),
         "labels_same": bool(labels_ok),
+        # where the 2 cores went: the server's CPU per answered text, and the clients' share
+        "server_cpu_ms_per_text": round(1000 * server_cpu / max(texts, 1), 3),
+        "client_cpu_share": round(client_cpu / (client_cpu + server_cpu), 3),
     }
 
 
@@ -244,8 +268,8 @@ def _serve_levels(
     try:
         for clients in args.clients:
             for _ in range(args.rounds):  # every mode once per round: a load change hits each alike
-                for mode, (_, url) in servers.items():
-                    row = _level(url, clients, args.requests, expected)
+                for mode, (server, url) in servers.items():
+                    row = _level(url, clients, args.requests, expected, server.pid)
                     rounds[mode].setdefault(str(clients), []).append(row)
                     print(
                         f"{mode:>9} {clients:>7} {row['texts_per_s']:>8.1f} {row['requests_per_s']:>7.1f} "
@@ -261,7 +285,8 @@ def _serve_levels(
 def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One level over its rounds: the median of each rate and latency, every error, the worst output."""
     out = dict(rows[0])
-    for key in ("texts_per_s", "requests_per_s", "p50_ms", "p95_ms", "p99_ms"):
+    for key in ("texts_per_s", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "server_cpu_ms_per_text",
+                "client_cpu_share"):  # fmt: skip
         out[key] = round(float(np.median([r[key] for r in rows])), 2)
     out["texts"] = sum(r["texts"] for r in rows)
     out["requests"] = sum(r["requests"] for r in rows)
@@ -366,6 +391,17 @@ def run(args: argparse.Namespace) -> int:
         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
         "load_average_1min": [round(load, 2), round(os.getloadavg()[0], 2)],
     }  # fmt: skip
+    if "clients" in result:  # why served texts/s fall short of offline: CPU per text, and who used it
+        result["cpu"] = {
+            "offline_ms_per_text": round(OFFLINE_CPU_MS_PER_TEXT[-1], 3),
+            "served_ms_per_text": {c: r["server_cpu_ms_per_text"] for c, r in result["clients"].items()},
+            "client_share": {c: r["client_cpu_share"] for c, r in result["clients"].items()},
+        }
+        cpu = result["cpu"]
+        print(f"\nCPU per text: offline {cpu['offline_ms_per_text']:.2f} ms; served (batched), by clients: "
+              + ", ".join(f"{c}: {ms:.2f} ms" for c, ms in cpu["served_ms_per_text"].items())
+              + "; the clients' share of the CPU used: "
+              + ", ".join(f"{c}: {x:.0%}" for c, x in cpu["client_share"].items()))  # fmt: skip
     checks = targets(result)
     result["targets"] = [{"what": w, "measured": m, "goal": g, "met": ok} for w, m, g, ok in checks]
     print(f"\n{'target':<38} {'measured':<34} {'goal':<14} met")
