@@ -90,7 +90,7 @@ def cli_run(root: Path, seed: int) -> dict[str, Any]:
     seconds = round(time.perf_counter() - start, 2)
     if done.returncode:
         raise RuntimeError(f"alien run failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    rows = re.findall(r"^\| (\w+) \| ([^|]+) \| ([0-9.]+) \|$", done.stdout, flags=re.M)
+    rows = re.findall(r"^\| (\w+) \| ([^|]+) \| ([0-9.]+) \|$", done.stdout + done.stderr, flags=re.M)
     stages = {name: {"did": did.strip(), "seconds": float(s)} for name, did, s in rows}
     outside = round(seconds - sum(s["seconds"] for s in stages.values()), 2)
     return {"seed": seed, "seconds": seconds, "outside_stages_s": outside, "stages": stages}
