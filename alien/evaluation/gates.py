@@ -164,6 +164,7 @@ class GateReport:
             lines += [
                 "",
                 f"Champion looked up in `{self.registry.get('tracking_uri')}`, model "
-                f"`{self.registry.get('model_name')}`: {f'version {champion}' if champion else 'none'}.",
+                f"`{self.registry.get('model_name')}`: {f'version {champion}' if champion else 'none'}"
+                + (f"; its row scores {how}." if (how := self.registry.get("champion_scores")) else "."),
             ]
         return "\n".join(lines) + "\n"

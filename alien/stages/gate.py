@@ -181,7 +181,6 @@ def run(
     """
     from alien.stages.artifacts import TestScores
     from alien.tracking import resolve_tracking_uri
-    from alien.tracking.champion import load_champion
     from alien.tracking.setup import missing_store
     from alien.tracking.store import Store
 
@@ -196,12 +195,12 @@ def run(
         if standing is not None:
             return standing
     scores = TestScores.load(paths.scores)
-    loaded = None if store is None else load_champion(store)
-    champion = None if loaded is None else (loaded[0], champion_scored(*loaded, paths, data))
+    champion, how = (None, None) if store is None else _champion(store, paths, data)
     looked_up = {
         "tracking_uri": uri,
         "model_name": registry.model_name,
         "champion": None if champion is None else champion[0],
+        **({} if how is None else {"champion_scores": how}),
     }
     report = build_report(gates, scores, champion, registry=looked_up)
     out = {**report.to_dict(), "inputs": key}  # what register records the decision under
@@ -211,6 +210,30 @@ def run(
         gates=out["gates"],
         champion_version=None if champion is None else champion[0],
     )
+
+
+def _champion(
+    store: Store, paths: PathsConfig, data: DataConfig
+) -> tuple[tuple[str, Scored] | None, str | None]:
+    """The champion's scores on the current test rows, and how they were had: read from its run
+    when it logged them for these very rows (:mod:`alien.tracking.champion_scores`), else predicted."""
+    import tempfile
+
+    from alien.evaluation.rules import Scored
+    from alien.stages.artifacts import TestScores
+    from alien.tracking.champion import load_classifier
+    from alien.tracking.champion_scores import logged_test_scores
+
+    version = store.champion()
+    if version is None:
+        return None, None
+    with tempfile.TemporaryDirectory(prefix="alien-champion-") as tmp:
+        logged = logged_test_scores(store, version, paths.prepared, tmp)
+        if logged is not None:
+            found = TestScores.load(logged)
+            return (version, Scored(found.method(ALIEN), found.errors)), "logged by its run (same test rows)"
+    scored = champion_scored(version, load_classifier(store, version), paths, data)
+    return (version, scored), "predicted on the test rows"
 
 
 def _standing(store: Store, key: str, paths: PathsConfig) -> GateStageResult | None:

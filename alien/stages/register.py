@@ -48,6 +48,7 @@ from alien.evaluation.summary import outcome_headline
 from alien.pipeline.cli import StageResult, stage_cli
 from alien.pipeline.dvc_env import dvc_experiment, dvc_root
 from alien.stages.artifacts import RegisterInputs, read_register_inputs
+from alien.tracking.champion_scores import test_scores_tag
 from alien.tracking.decision import decided_on, last_decision, unchanged_registration
 from alien.tracking.decision import record as record_decision
 from alien.tracking.execution import Decision, Execution, log_and_register
@@ -126,7 +127,9 @@ def _execution(
         params_file=params_file,
         prepared=root / paths.prepared,
         plots=root / paths.plots,
-        files=(root / paths.metrics, params_file, root / "dvc.lock", root / paths.grid),
+        # the per-row test scores: a later gate reads the champion's from here (same test rows)
+        files=(root / paths.metrics, params_file, root / "dvc.lock", root / paths.grid, root / paths.scores),
+        run_tags=test_scores_tag(root / paths.scores, root / paths.prepared),
         outputs=_pipeline_outputs(paths),
         grid=inputs.grid,
         finetune_metrics=inputs.finetune_metrics,

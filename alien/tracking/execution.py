@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +60,7 @@ class Execution:
         outputs: what the pipeline writes, relative to ``root`` (not a change to the code).
         grid: the align grid's results; finetune_metrics: fine-tuning's metrics.
         context: what the flow passed (``None`` under ``dvc repro``).
+        run_tags: further run tags (the logged test scores' rows: :mod:`alien.tracking.champion_scores`).
     """
 
     token: str
@@ -79,6 +80,7 @@ class Execution:
     grid: Mapping[str, Any] | None = None
     finetune_metrics: Mapping[str, Any] | None = None
     context: FlowContext | None = None
+    run_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,7 @@ def _log_run(
         run_id,
         params=params,
         metrics=execution.metrics,
-        tags={**lineage, TAG_TOKEN: execution.token},
+        tags={**lineage, TAG_TOKEN: execution.token, **execution.run_tags},
         stages=None if execution.grid is None else {"align": execution.grid},
         files=[execution.gate_report_file, *execution.files],
         folders={"plots": execution.plots},

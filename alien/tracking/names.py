@@ -35,6 +35,7 @@ TAG_DVC_EXPERIMENT = "alien.dvc_experiment"  # the `dvc exp run` that registered
 TAG_OUTCOME = "alien.outcome"  # the last registration's headline (promoted / not promoted because …)
 TAG_DECISION = "alien.decision"  # the last gate + register decision on it, JSON (alien.tracking.decision)
 TAG_RUN_ID = "run_id"
+TAG_TEST_SCORES = "alien.test_scores"  # run tag: {"artifact", "test_rows"} of its logged per-row test scores
 
 # -- version tags: the lifecycle -------------------------------------------------------------------
 TAG_ELIGIBLE = "alien.eligible"  # "false" once rolled back (or an experiment)

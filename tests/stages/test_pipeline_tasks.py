@@ -139,23 +139,30 @@ def test_ner_entity_metrics_match_the_deployed_models_entities(ner: PipelineRun)
     assert task["entity_support"] > 0
 
 
-def _assert_champion_scores_like_itself(run: PipelineRun) -> None:
-    """The gate scores the registered champion (= this very model) on test: identical numbers."""
+def _assert_champion_scores_like_itself(run: PipelineRun, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate scores the registered champion (= this very model) on test: identical numbers,
+    whether it reads the row scores the champion's run logged (same test rows) or predicts them."""
+    import alien.tracking.champion_scores as champion_scores
+
     p = run.params
     assert run.results["register"].promoted
-    result = gate.run(p.gates, p.registry, p.data, p.paths)
-    assert result.champion_version == "1"
-    report = json.loads(Path(p.paths.gate_report).read_text())
     metrics = json.loads(Path(p.paths.metrics).read_text())
-    champion = report["champion"]
-    assert champion["accuracy"] == pytest.approx(metrics["task"]["accuracy"], abs=1e-9)
-    assert champion["roc_auc"] == pytest.approx(metrics["methods"]["alien"]["roc_auc"], abs=1e-6)
-    assert champion["ece"] == pytest.approx(metrics["methods"]["alien"]["ece"], abs=1e-6)
-    assert {g["name"]: g["status"] for g in report["gates"]}["champion"] == "pass"
+    for how in ("logged by its run (same test rows)", "predicted on the test rows"):
+        if how.startswith("predicted"):  # as for a champion logged before this, or other test rows
+            monkeypatch.setattr(champion_scores, "logged_test_scores", lambda *args: None)
+        result = gate.run(p.gates, p.registry, p.data, p.paths)
+        assert result.champion_version == "1"
+        report = json.loads(Path(p.paths.gate_report).read_text())
+        assert report["registry"]["champion_scores"] == how
+        champion = report["champion"]
+        assert champion["accuracy"] == pytest.approx(metrics["task"]["accuracy"], abs=1e-9)
+        assert champion["roc_auc"] == pytest.approx(metrics["methods"]["alien"]["roc_auc"], abs=1e-6)
+        assert champion["ece"] == pytest.approx(metrics["methods"]["alien"]["ece"], abs=1e-6)
+        assert {g["name"]: g["status"] for g in report["gates"]}["champion"] == "pass"
 
 
-def test_ner_champion_is_matched_word_by_word_despite_truncation(ner: PipelineRun) -> None:
-    _assert_champion_scores_like_itself(ner)
+def test_ner_champion_is_matched_word_by_word_despite_truncation(ner: PipelineRun, monkeypatch) -> None:
+    _assert_champion_scores_like_itself(ner, monkeypatch)
 
 
 def test_ner_pyfunc_from_registry_matches_in_process_model(ner: PipelineRun) -> None:
@@ -192,8 +199,26 @@ def test_decoder_lora_pipeline_aligns_gates_and_registers(decoder: PipelineRun) 
     _assert_exact_entropy_init(decoder)
 
 
-def test_decoder_champion_scores_like_itself(decoder: PipelineRun) -> None:
-    _assert_champion_scores_like_itself(decoder)
+def test_decoder_champion_scores_like_itself(decoder: PipelineRun, monkeypatch) -> None:
+    _assert_champion_scores_like_itself(decoder, monkeypatch)
+
+
+def test_the_champions_logged_scores_are_used_only_for_the_very_test_rows(
+    decoder: PipelineRun, tmp_path
+) -> None:
+    import shutil
+
+    from alien.tracking.champion_scores import logged_test_scores
+    from alien.tracking.store import Store
+
+    store = Store.from_config(decoder.params.registry)
+    prepared = Path(decoder.params.paths.prepared)
+    found = logged_test_scores(store, "1", prepared, tmp_path / "same")
+    assert found is not None and found.read_bytes() == Path(decoder.params.paths.scores).read_bytes()
+    other = shutil.copytree(prepared, tmp_path / "other")
+    rows = (other / "test.jsonl").read_text().splitlines(keepends=True)
+    (other / "test.jsonl").write_text("".join(rows[1:] + rows[:1]))  # the same rows, in another order
+    assert logged_test_scores(store, "1", other, tmp_path / "moved") is None
 
 
 def test_decoder_pyfunc_from_registry_matches_in_process_model(decoder: PipelineRun) -> None:
