@@ -21,14 +21,13 @@ Order of work (``docs/registry.md`` has the reasoning):
 A failure ends the MLflow run FAILED; the registry keeps its previous state or the
 full new one (an interrupted commit is finished by the next run).
 
-Its inputs are declared: the ``registry`` section, ``data.source`` and ``backbone.name``
-(what the run and the version are named after), the project ``root``, and the flow's
-:class:`~alien.tracking.run_context.FlowContext` when a flow runs it. The params file
-is logged as it is, as the run's record; nothing is read from it. Under ``dvc exp run``
-its command line (:func:`cli_keywords`) passes what DVC set: the experiment's name
-(``experiment``: never promoted, see :mod:`alien.tracking.outcome`) and the repository
-root (``registry_root``: a relative registry URI means the user's registry even in a
-``--temp`` executor's folder).
+Its inputs are declared: the ``registry`` section, ``data.source`` and ``backbone.name`` (what the run
+and the version are named after), the project ``root``, and the flow's
+:class:`~alien.tracking.run_context.FlowContext` when a flow runs it. The params file is logged as it
+is, as the run's record; nothing is read from it. Under ``dvc exp run`` its command line
+(:func:`cli_keywords`) passes what DVC set: the experiment's name (``experiment``: never promoted, see
+:mod:`alien.tracking.outcome`) and the repository root (``registry_root``: a relative registry URI means
+the user's registry even in a ``--temp`` executor's folder).
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ from alien.evaluation.summary import outcome_headline
 from alien.pipeline.cli import StageResult, stage_cli
 from alien.pipeline.dvc_env import dvc_experiment, dvc_root
 from alien.stages.artifacts import RegisterInputs, read_register_inputs
-from alien.tracking.champion_scores import test_scores_tag
 from alien.tracking.decision import decided_on, last_decision, unchanged_registration
 from alien.tracking.decision import record as record_decision
 from alien.tracking.execution import Decision, Execution, log_and_register
@@ -127,9 +125,8 @@ def _execution(
         params_file=params_file,
         prepared=root / paths.prepared,
         plots=root / paths.plots,
-        # the per-row test scores: a later gate reads the champion's from here (same test rows)
-        files=(root / paths.metrics, params_file, root / "dvc.lock", root / paths.grid, root / paths.scores),
-        run_tags=test_scores_tag(root / paths.scores, root / paths.prepared),
+        files=(root / paths.metrics, params_file, root / "dvc.lock", root / paths.grid),
+        scores=root / paths.scores,
         outputs=_pipeline_outputs(paths),
         grid=inputs.grid,
         finetune_metrics=inputs.finetune_metrics,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +60,8 @@ class Execution:
         outputs: what the pipeline writes, relative to ``root`` (not a change to the code).
         grid: the align grid's results; finetune_metrics: fine-tuning's metrics.
         context: what the flow passed (``None`` under ``dvc repro``).
-        run_tags: further run tags (the logged test scores' rows: :mod:`alien.tracking.champion_scores`).
+        scores: the per-row test scores, logged with the digest of the test rows they were
+            computed on (:mod:`alien.tracking.champion_scores`: a later gate reads the champion's).
     """
 
     token: str
@@ -80,7 +81,7 @@ class Execution:
     grid: Mapping[str, Any] | None = None
     finetune_metrics: Mapping[str, Any] | None = None
     context: FlowContext | None = None
-    run_tags: Mapping[str, str] = field(default_factory=dict)
+    scores: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -224,16 +225,19 @@ def _log_run(
     task: str,
 ) -> Any:
     """Params, metrics, tags, files, context and the pyfunc model; returns the model's ``ModelInfo``."""
+    from alien.tracking.champion_scores import test_scores_tag
     from alien.tracking.pyfunc import log_alien_model
 
+    scores = [] if execution.scores is None else [execution.scores]
+    scores_tag = {} if execution.scores is None else test_scores_tag(execution.scores, execution.prepared)
     log_pipeline_run(
         client,
         run_id,
         params=params,
         metrics=execution.metrics,
-        tags={**lineage, TAG_TOKEN: execution.token, **execution.run_tags},
+        tags={**lineage, TAG_TOKEN: execution.token, **scores_tag},
         stages=None if execution.grid is None else {"align": execution.grid},
-        files=[execution.gate_report_file, *execution.files],
+        files=[execution.gate_report_file, *execution.files, *scores],
         folders={"plots": execution.plots},
     )
     log_run_context(
