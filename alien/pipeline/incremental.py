@@ -32,11 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
+from alien.pipeline.dvc_lock import locked_stages
 from alien.pipeline.versioning import commit_stage, reusable, up_to_date_stages
-
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 DVC_PARAMS_FILE = "params.yaml"
 
@@ -149,11 +146,7 @@ def locked_outputs_match(stage: str, *, root: str | Path) -> bool:
     single-file outputs are compared (a folder's hash is DVC's own), and any doubt — no
     lock, no entry, a folder, another hash — means no.
     """
-    lock = Path(root) / "dvc.lock"
-    if not lock.is_file():
-        return False
-    entry = (yaml.load(lock.read_text(encoding="utf-8"), Loader=_LOADER) or {}).get("stages", {}).get(stage)
-    outs = (entry or {}).get("outs") or []
+    outs = (locked_stages(root).get(stage) or {}).get("outs") or []
     for out in outs:
         path = Path(root) / str(out.get("path", ""))
         if out.get("hash") != "md5" or not path.is_file() or str(out.get("md5", "")).endswith(".dir"):

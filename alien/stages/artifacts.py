@@ -32,11 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
 
 from alien.config.paths import PathsConfig
 from alien.data.io import atomic_file, read_json
 from alien.evaluation.gates import GateReport
+from alien.pipeline.dvc_lock import locked_stages
 
 # torch and scikit-learn come with these: imported by the hand-offs that need them, so that a
 # no-op nightly run (data version, gate report, register's inputs) never loads them
@@ -186,14 +186,10 @@ def data_version(raw_path: str | Path, *, root: str | Path) -> dict[str, str]:
     if not (Path(root) / raw_path).is_file():
         raise FileNotFoundError(f"raw data not found at {raw_path}; run the fetch stage first")
     md5 = file_md5(Path(root) / raw_path)
-    lock = Path(root) / "dvc.lock"
-    if lock.is_file():
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # dvc.lock runs to thousands of lines
-        stages: dict[str, Any] = (yaml.load(lock.read_text(), Loader=loader) or {}).get("stages", {})
-        for stage in stages.values():
-            for out in stage.get("outs", []):
-                if Path(out.get("path", "")) == raw_path and out.get("md5") == md5:
-                    return {"md5": md5, "source": "dvc.lock", "path": str(raw_path)}
+    for stage in locked_stages(root).values():
+        for out in stage.get("outs", []):
+            if Path(out.get("path", "")) == raw_path and out.get("md5") == md5:
+                return {"md5": md5, "source": "dvc.lock", "path": str(raw_path)}
     return {"md5": md5, "source": "file", "path": str(raw_path)}
 
 
