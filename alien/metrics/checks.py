@@ -6,19 +6,24 @@ Public functions call these first and then trust their arrays; every failure is 
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
 def to_numpy(x: Any, name: str) -> np.ndarray:
-    """Convert a numpy array, torch tensor or sequence to a numpy array."""
-    if isinstance(x, torch.Tensor):
+    """Convert a numpy array, torch tensor or sequence to a numpy array.
+
+    torch is not imported for this: a tensor exists only once its caller has imported torch,
+    and the gate and the monitor score numpy arrays without loading it (seconds).
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     if isinstance(x, str | bytes):
         raise TypeError(f"{name} must be an array or tensor, got {type(x).__name__}")
