@@ -22,18 +22,24 @@ class _Done:
         return {"n": self.n}
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    """A DVC project whose one stage ``copy`` is up to date."""
-    root = tmp_path_factory.mktemp("dvc")
-    (root / "in.txt").write_text("a\n")
-    (root / "params.yaml").write_text("copy:\n  n: 1\n")
-    (root / "dvc.yaml").write_text(
-        "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    params: [copy.n]\n    outs: [out.txt]\n"
-    )
+COPY = "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    params: [copy.n]\n    outs: [out.txt]\n"
+
+
+def dvc_project(root: Path, stages: str, *, params: str = "copy:\n  n: 1\n", data: str = "a\n") -> Path:
+    """A DVC project at ``root`` with ``in.txt``, ``params.yaml`` and ``stages`` as dvc.yaml, reproduced."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "in.txt").write_text(data)
+    (root / "params.yaml").write_text(params)
+    (root / "dvc.yaml").write_text(stages)
     for args in (["init", "--no-scm", "-q"], ["repro", "-q"]):
         subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, check=True, capture_output=True)
     return root
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    """A DVC project whose one stage ``copy`` is up to date."""
+    return dvc_project(tmp_path_factory.mktemp("dvc"), COPY)
 
 
 def _calls(repo: Path, **kwargs) -> tuple[list[int], bool]:
@@ -108,16 +114,7 @@ def _status(root: Path) -> dict:
 
 def test_a_stage_that_always_runs_is_committed_only_when_its_outputs_changed(tmp_path):
     """A DVC commit costs seconds: a no-op nightly run pays none for fetch, gate and register."""
-    root = tmp_path / "dvc"
-    root.mkdir()
-    (root / "in.txt").write_text("a\n")
-    (root / "params.yaml").write_text("copy:\n  n: 1\n")
-    (root / "dvc.yaml").write_text(
-        "stages:\n  copy:\n    cmd: cp in.txt out.txt\n    deps: [in.txt]\n    params: [copy.n]\n"
-        "    outs: [out.txt]\n    always_changed: true\n"
-    )
-    for args in (["init", "--no-scm", "-q"], ["repro", "-q"]):
-        subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, check=True, capture_output=True)
+    root = dvc_project(tmp_path / "dvc", COPY + "    always_changed: true\n")
     lock = (root / "dvc.lock").read_text()
 
     def again(out: str) -> None:
@@ -138,18 +135,12 @@ def test_a_stage_that_always_runs_is_committed_only_when_its_outputs_changed(tmp
 @pytest.fixture
 def chain(tmp_path) -> Path:
     """A DVC project of two stages, ``a`` (in.txt → a.txt) then ``b`` (a.txt → b.txt), up to date."""
-    root = tmp_path / "chain"
-    root.mkdir()
-    (root / "in.txt").write_text("1\n")
-    (root / "params.yaml").write_text("n: 1\n")
-    (root / "dvc.yaml").write_text(
+    stages = (
         "stages:\n"
         "  a:\n    cmd: cp in.txt a.txt\n    deps: [in.txt]\n    outs: [a.txt]\n"
         "  b:\n    cmd: cp a.txt b.txt\n    deps: [a.txt]\n    outs: [b.txt]\n"
     )
-    for args in (["init", "--no-scm", "-q"], ["repro", "-q"]):
-        subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, check=True, capture_output=True)
-    return root
+    return dvc_project(tmp_path / "chain", stages, params="n: 1\n", data="1\n")
 
 
 def _run_chain(root: Path, monkeypatch) -> tuple[list[str], int]:
