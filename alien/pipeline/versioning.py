@@ -36,19 +36,6 @@ def _repo(root: str | Path) -> Iterator[Any]:
         yield repo
 
 
-def stage_up_to_date(stage: str, *, root: str | Path) -> bool:
-    """Whether DVC considers ``stage`` unchanged (deps, params, outs as in ``dvc.lock``).
-
-    Stages marked ``always_changed`` are never up to date. Outside a DVC repo
-    nothing is known, so every stage runs.
-    """
-    if not is_dvc_repo(root):
-        return False
-    with _repo(root) as repo:
-        status = repo.status(targets=[stage])
-    return not status
-
-
 def up_to_date_stages(root: str | Path) -> frozenset[str]:
     """The stages DVC considers unchanged right now, from one status of the whole pipeline.
 

@@ -57,7 +57,9 @@ def logged_test_scores(store: Store, version: str, prepared: str | Path, dst: st
     artifact = str(tag.get("artifact", ""))
     if not artifact or "/" in artifact or artifact.startswith("."):
         return None
-    listed = {Path(f.path).name for f in store.client.list_artifacts(run_id) if not f.is_dir}
-    if artifact not in listed:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(store.client.download_artifacts(run_id, artifact, str(dst)))
+    except (MlflowException, OSError):  # tagged but not logged (an interrupted run): predict instead
         return None
-    return Path(store.client.download_artifacts(run_id, artifact, str(dst)))
